@@ -1,0 +1,3 @@
+from albench.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Answers from stored results: leaderboards, statistics, influence, reports."""

@@ -1,0 +1,190 @@
+"""Data-set registry, loaders and the preprocessing every data set goes through.
+
+A loader returns a raw ``(features DataFrame, target Series)``; ``load`` then
+imputes missing values, one-hot encodes categoricals, scales numeric columns,
+label-encodes the target and drops classes with fewer than two members (a
+stratified split needs two). Scaling on the whole data set is deliberate:
+in pool-based AL the unlabelled pool is known up front.
+
+Loading is cached per process, so a worker that runs many runs of one data set
+loads and preprocesses it once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from albench.registry import Registry
+
+registry = Registry("dataset")
+register = registry.register
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    X: np.ndarray  # float64, preprocessed
+    y: np.ndarray  # int64 labels 0..C-1
+    class_names: tuple[str, ...]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+
+def _bunch(loader, **kw):
+    bunch = loader(as_frame=True, **kw)
+    return bunch.data, bunch.target
+
+
+@register("iris", "scikit-learn's iris (150 x 4, 3 classes)")
+def _iris():
+    from sklearn.datasets import load_iris
+
+    return _bunch(load_iris)
+
+
+@register("wine", "scikit-learn's wine (178 x 13, 3 classes)")
+def _wine():
+    from sklearn.datasets import load_wine
+
+    return _bunch(load_wine)
+
+
+@register("breast_cancer", "scikit-learn's breast cancer (569 x 30, 2 classes)")
+def _breast_cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    return _bunch(load_breast_cancer)
+
+
+@register("digits", "scikit-learn's 8x8 digits (1797 x 64, 10 classes)")
+def _digits():
+    from sklearn.datasets import load_digits
+
+    return _bunch(load_digits)
+
+
+def _frame(X, y):
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]), pd.Series(y, name="target")
+
+
+@register("classification", "synthetic: sklearn make_classification (params passed through)")
+def _classification(n_samples=500, n_features=10, n_informative=5, n_classes=3, data_seed=0, **params):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=n_samples, n_features=n_features, n_informative=n_informative,
+                               n_classes=n_classes, random_state=data_seed, **params)
+    return _frame(X, y)
+
+
+@register("moons", "synthetic: two interleaving half circles")
+def _moons(n_samples=500, noise=0.2, data_seed=0):
+    from sklearn.datasets import make_moons
+
+    return _frame(*make_moons(n_samples=n_samples, noise=noise, random_state=data_seed))
+
+
+@register("blobs", "synthetic: isotropic Gaussian blobs")
+def _blobs(n_samples=500, centers=3, n_features=2, cluster_std=1.0, data_seed=0):
+    from sklearn.datasets import make_blobs
+
+    return _frame(*make_blobs(n_samples=n_samples, centers=centers, n_features=n_features,
+                              cluster_std=cluster_std, random_state=data_seed))
+
+
+def _split_target(df: pd.DataFrame, target: str, where: str):
+    if target not in df.columns:
+        raise ValueError(f"{where}: no target column '{target}'; columns: {', '.join(map(str, df.columns))}")
+    return df.drop(columns=[target]), df[target]
+
+
+@register("file", "a local CSV or Parquet file (params: path, target)")
+def _file(path: str, target: str):
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"data file not found: {p}")
+    df = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
+    return _split_target(df, target, str(p))
+
+
+def openml_cache_dir() -> Path:
+    return Path(os.environ.get("ALBENCH_OPENML_CACHE", "~/.cache/albench/openml")).expanduser()
+
+
+@register("openml", "an OpenML data set by id, cached locally as Parquet (params: id, target)")
+def _openml(id: int, target: str | None = None, cache_dir: str | None = None):
+    cache = Path(cache_dir).expanduser() if cache_dir else openml_cache_dir()
+    data_path, meta_path = cache / f"{id}.parquet", cache / f"{id}.json"
+    if not data_path.exists():
+        from sklearn.datasets import fetch_openml
+
+        try:
+            bunch = fetch_openml(data_id=id, as_frame=True, data_home=str(cache / "sklearn"))
+        except Exception as exc:
+            raise RuntimeError(f"OpenML data set {id} is not cached in {cache} and could not be "
+                               f"downloaded ({type(exc).__name__}: {exc})") from None
+        frame = bunch.frame if bunch.frame is not None else pd.concat([bunch.data, bunch.target], axis=1)
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = data_path.with_suffix(".parquet.tmp")
+        frame.to_parquet(tmp)
+        os.replace(tmp, data_path)
+        meta_path.write_text(json.dumps({"id": id, "name": bunch.details.get("name"),
+                                         "target": bunch.target.name}))
+    if target is None:
+        if not meta_path.exists():
+            raise ValueError(f"OpenML data set {id}: name its target column (no {meta_path})")
+        target = json.loads(meta_path.read_text())["target"]
+    return _split_target(pd.read_parquet(data_path), target, f"OpenML {id}")
+
+
+def preprocess(X: pd.DataFrame, y: pd.Series, name: str = "") -> Dataset:
+    """Impute, encode, scale; label-encode y; drop classes with < 2 members."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    counts = y.value_counts()  # NaN targets are not counted, so they are dropped too
+    keep = y.isin(counts[counts >= 2].index).to_numpy()
+    X, y = X.loc[keep].reset_index(drop=True), y.loc[keep].reset_index(drop=True)
+    if y.nunique() < 2:
+        raise ValueError(f"data set {name!r} has fewer than two classes with two or more members")
+    numeric = X.select_dtypes(include=["number", "bool"]).columns.tolist()
+    categorical = [c for c in X.columns if c not in numeric]
+    X = X.copy()
+    X[numeric] = X[numeric].astype(float)
+    X = X.dropna(axis=1, how="all")
+    numeric = [c for c in numeric if c in X.columns]
+    categorical = [c for c in categorical if c in X.columns]
+    transformer = ColumnTransformer(
+        [("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
+         ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                               OneHotEncoder(handle_unknown="ignore", sparse_output=False)), categorical)],
+        sparse_threshold=0.0,
+    )
+    X_arr = np.asarray(transformer.fit_transform(X.astype({c: str for c in categorical})), dtype=np.float64)
+    codes, uniques = pd.factorize(y, sort=True)
+    return Dataset(name, np.ascontiguousarray(X_arr), codes.astype(np.int64), tuple(map(str, uniques)))
+
+
+def _canonical(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(name: str, params_json: str) -> Dataset:
+    X, y = registry.create(name, **json.loads(params_json))
+    return preprocess(X, y, name)
+
+
+def load(name: str, params: dict | None = None) -> Dataset:
+    """Load and preprocess a registered data set (cached per process)."""
+    return _load_cached(name, _canonical(params or {}))
