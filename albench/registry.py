@@ -13,14 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 
-class UnknownName(KeyError):
+class UnknownName(ValueError):
     """A name that is not in a registry; the message lists the closest names."""
 
-    def __str__(self) -> str:  # KeyError quotes its message; we do not want that
-        return str(self.args[0])
 
-
-class UnavailableName(LookupError):
+class UnavailableName(ValueError):
     """A registered name whose implementation cannot load here."""
 
 

@@ -139,9 +139,13 @@ def _validate_value(path: str, key: str, adapter: TypeAdapter, value: Any) -> An
     try:
         return _canonical(adapter.validate_python(value))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        ctx = err.get("ctx", {}).get("error")
-        msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName)) else err["msg"]
+        msgs = []
+        for err in exc.errors():  # a union type gives one error per alternative
+            ctx = err.get("ctx", {}).get("error")
+            msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName)) else err["msg"]
+            if msg not in msgs:
+                msgs.append(msg)
+        msg = " or ".join(msgs)
         raise GridError(f"{path}: params.{key}: bad value {value!r}: {msg}") from None
 
 

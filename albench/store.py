@@ -48,6 +48,8 @@ class Store:
             return None
         name = f"part-{uuid.uuid4().hex}.parquet"
         for table, rows in (("curves", curves), ("runs", runs)):
+            if not rows:
+                continue
             self.dir(table).mkdir(parents=True, exist_ok=True)
             _write_atomic(_to_table(rows), self.dir(table) / name)
         return name
@@ -70,6 +72,8 @@ class Store:
         for table in ("curves", "runs"):
             for f in self.parts(table):
                 t = pq.read_table(f)
+                if "run_id" not in t.column_names:
+                    continue
                 keep = pa.compute.invert(pa.compute.is_in(t["run_id"], value_set=ids))
                 if pa.compute.all(keep).as_py():
                     continue

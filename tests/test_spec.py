@@ -1,0 +1,129 @@
+"""Grid files: expansion, run_ids, and every validation error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from albench.spec import GridError, grid_from_dict, load_grid
+from conftest import small_al_grid
+
+
+def test_expansion_counts_product_range_and_exclude():
+    doc = small_al_grid(params={
+        "dataset": ["iris", "wine"],
+        "strategy": ["random", "margin", "entropy"],
+        "batch_size": [1, 5],
+        "seed": {"range": [0, 3]},
+    })
+    grid = grid_from_dict(doc)
+    assert len(grid) == 2 * 3 * 2 * 3
+    assert len(list(grid.specs())) == 36
+    assert grid.axes["seed"] == [0, 1, 2]
+    doc["exclude"] = [{"dataset": "wine", "strategy": ["margin", "entropy"]}]
+    grid = grid_from_dict(doc)
+    specs = list(grid.specs())
+    assert len(grid) == len(specs) == 36 - 1 * 2 * 2 * 3
+    assert not any(s.params["dataset"]["name"] == "wine" and s.params["strategy"]["name"] != "random"
+                   for s in specs)
+
+
+def test_range_with_step_and_duplicates_collapse():
+    grid = grid_from_dict(small_al_grid(params={"seed": {"range": [0, 10, 5]}, "strategy": ["margin", "margin"]}))
+    assert grid.axes["seed"] == [0, 5]
+    assert len(grid.axes["strategy"]) == 1
+
+
+def test_run_ids_are_stable_distinct_and_fully_defaulted():
+    a = [s.run_id for s in grid_from_dict(small_al_grid()).specs()]
+    b = [s.run_id for s in grid_from_dict(small_al_grid()).specs()]
+    assert a == b
+    assert len(set(a)) == len(a)
+    # writing a default explicitly, or a component as a mapping, changes nothing
+    explicit = small_al_grid(params={"test_fraction": 0.25, "initial_size": "per_class",
+                                     "learner": {"name": "logreg"}})
+    assert [s.run_id for s in grid_from_dict(explicit).specs()] == a
+    # the grid's name is not part of a run's identity
+    assert [s.run_id for s in grid_from_dict(small_al_grid(name="other")).specs()] == a
+    changed = small_al_grid(params={"test_fraction": 0.3})
+    assert set(s.run_id for s in grid_from_dict(changed).specs()).isdisjoint(a)
+
+
+def test_component_params_and_columns():
+    grid = grid_from_dict(small_al_grid(params={"learner": {"name": "rf", "n_estimators": 7}}))
+    spec = next(grid.specs())
+    cols = spec.columns()
+    assert cols["learner"] == "rf" and cols["learner_params"] == '{"n_estimators": 7}'
+    assert cols["dataset"] == "iris" and cols["batch_size"] == 5 and cols["initial_size"] == "per_class"
+
+
+def test_import_path_learner_is_accepted():
+    grid = grid_from_dict(small_al_grid(params={"learner": "sklearn.tree.DecisionTreeClassifier"}))
+    assert next(grid.specs()).params["learner"]["name"] == "sklearn.tree.DecisionTreeClassifier"
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"dataset": "irs"}, ["params.dataset", "'irs'", "did you mean 'iris'", "allowed:"]),
+    ({"learner": "logregg"}, ["params.learner", "did you mean 'logreg'"]),
+    ({"learner": "sklearn.nothing.Here"}, ["params.learner", "cannot import learner"]),
+    ({"strategy": ["margin", "entropyy"]}, ["params.strategy", "did you mean 'entropy'"]),
+    ({"batch_size": -3}, ["params.batch_size", "-3", "greater than 0"]),
+    ({"batch_size": "ten"}, ["params.batch_size", "'ten'", "integer"]),
+    ({"test_fraction": 1.5}, ["params.test_fraction", "less than 1"]),
+    ({"initial_size": "some"}, ["params.initial_size", "per_class"]),
+    ({"seed": {"range": [0]}}, ["params.seed", "range"]),
+    ({"seed": {"range": [3, 3]}}, ["params.seed", "empty"]),
+    ({"budgett": 3}, ["params.budgett", "unknown hyperparameter", "did you mean 'budget'"]),
+    ({"strategy": []}, ["params.strategy", "empty list"]),
+])
+def test_validation_errors_name_key_value_and_allowed(params, expected):
+    with pytest.raises(GridError) as err:
+        grid_from_dict(small_al_grid(params=params), "g.yaml")
+    msg = str(err.value)
+    assert msg.startswith("g.yaml: ")
+    for part in expected:
+        assert part in msg, msg
+
+
+def test_missing_required_key_and_top_level_errors():
+    doc = small_al_grid()
+    del doc["params"]["learner"]
+    with pytest.raises(GridError, match="missing key 'learner'"):
+        grid_from_dict(doc, "g.yaml")
+    with pytest.raises(GridError, match="missing key 'params'"):
+        grid_from_dict({"name": "x", "kind": "al"}, "g.yaml")
+    with pytest.raises(GridError, match="unknown kind 'active'"):
+        grid_from_dict({**small_al_grid(), "kind": "active"}, "g.yaml")
+    with pytest.raises(GridError, match="unknown top-level key 'parms'.*did you mean 'params'"):
+        grid_from_dict({**small_al_grid(), "parms": {}}, "g.yaml")
+    with pytest.raises(GridError, match="exclude\\[0\\].strat"):
+        grid_from_dict({**small_al_grid(), "exclude": [{"strat": "margin"}]}, "g.yaml")
+
+
+def test_malformed_yaml_names_line(write_grid):
+    path = write_grid("name: x\nkind: al\nparams:\n  dataset: [iris\n  learner: logreg\n")
+    with pytest.raises(GridError) as err:
+        load_grid(path)
+    assert str(path) in str(err.value) and "malformed YAML" in str(err.value) and "line" in str(err.value)
+
+
+def test_cli_bad_grid_exits_2_without_traceback_and_writes_nothing(write_grid, tmp_path):
+    path = write_grid(small_al_grid(params={"dataset": "irs"}))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "albench", "grid", "run", str(path), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "params.dataset" in proc.stderr and "did you mean 'iris'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 6
+    assert not out.exists()
+
+
+def test_cli_grid_show_prints_axes_and_count(write_grid):
+    path = write_grid(small_al_grid(params={"dataset": ["iris", "wine"]}))
+    proc = subprocess.run([sys.executable, "-m", "albench", "grid", "show", str(path)],
+                          capture_output=True, text=True, check=True)
+    assert "runs: 8" in proc.stdout
+    assert "dataset" in proc.stdout and "wine" in proc.stdout
