@@ -14,6 +14,8 @@ WORKERS ?= 2
 SCHEDULER ?=
 SQL ?= SELECT strategy, count(*) AS runs, avg(auc_accuracy) AS auc FROM runs GROUP BY 1 ORDER BY 3 DESC
 NAME ?=
+STRATEGY_DIR ?= strategies
+TEST_DIR ?= tests
 
 .PHONY: help install run grid test bench analyze report query new-strategy clean
 
@@ -32,14 +34,21 @@ $(VENV)/.dev: $(VENV)/.core
 
 install: $(VENV)/.core  ## create the environment and install albench
 
-run: $(VENV)/.core  ## run the embedded default grid (grids/quick.yaml)
-	$(ALBENCH) grid run grids/quick.yaml
+run: $(VENV)/.core  ## run the embedded default grid (grids/quick.yaml) on a local cluster of WORKERS=2 (0: in-process)
+	$(ALBENCH) grid run grids/quick.yaml --workers $(WORKERS)
 
-grid: $(VENV)/.core  ## run GRID= (WORKERS=, SCHEDULER=)
-	$(ALBENCH) grid run $(GRID)
+grid: $(VENV)/.core  ## run GRID= on a local cluster of WORKERS= processes (0: in-process), or on SCHEDULER=tcp://host:port
+	$(ALBENCH) grid run $(GRID) $(if $(SCHEDULER),--scheduler $(SCHEDULER),--workers $(WORKERS))
+
+bench: $(VENV)/.dev  ## run benchmarks/ and merge the figures into benchmarks/results.json (BENCH_ARGS=--quick)
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 test: $(VENV)/.dev  ## run the whole test suite
 	$(PY) -m pytest -q
+
+new-strategy: $(VENV)/.core  ## write strategies/NAME.py and tests/test_strategy_NAME.py from the template
+	@test -n "$(NAME)" || { echo "usage: make new-strategy NAME=my_strategy"; exit 2; }
+	$(ALBENCH) new-strategy $(NAME) --dir $(STRATEGY_DIR) --tests $(TEST_DIR)
 
 clean:  ## remove the environment and caches (results are kept)
 	rm -rf $(VENV) .pytest_cache *.egg-info

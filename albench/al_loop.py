@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedShuffleSplit
 
-from albench import datasets
+from albench import datasets, deadline
 from albench.kinds import RunResult
 from albench.learners import AlignedClassifier, make_learner
 from albench.seeding import int_seed, rng
@@ -111,6 +111,7 @@ def run(spec: RunSpec) -> RunResult:
 
     curves = []
     for cycle in range(p["budget"] + 1):
+        deadline.check()  # the executor's per-run time limit, if any
         t0 = time.perf_counter()
         model.fit(X_pool[labelled], y_pool[labelled])
         t1 = time.perf_counter()

@@ -3,7 +3,9 @@
 A loader returns a raw ``(features DataFrame, target Series)``; ``load`` then
 imputes missing values, one-hot encodes categoricals, scales numeric columns,
 label-encodes the target and drops classes with fewer than two members (a
-stratified split needs two). Scaling on the whole data set is deliberate:
+stratified split needs two). An image loader returns ``Images`` (uint8 pixels
+and labels) instead: the pixels are flattened in (C, H, W) order and scaled per
+channel (``preprocess_images``), never per pixel, so a CNN sees the images. Scaling on the whole data set is deliberate:
 in pool-based AL the unlabelled pool is known up front.
 
 Loading is cached per process, so a worker that runs many runs of one data set
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from albench.deep import register_if_installed
 from albench.registry import Registry
 
 registry = Registry("dataset")
@@ -30,13 +33,23 @@ register = registry.register
 @dataclass(frozen=True)
 class Dataset:
     name: str
-    X: np.ndarray  # float64, preprocessed
+    X: np.ndarray  # float64, preprocessed (float32 for images: they are large)
     y: np.ndarray  # int64 labels 0..C-1
     class_names: tuple[str, ...]
+    image_shape: tuple[int, int, int] | None = None  # (C, H, W) of each flattened row, for images
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names)
+
+
+@dataclass(frozen=True)
+class Images:
+    """What an image loader returns: uint8 ``pixels`` (n, C, H, W), ``labels`` (n,), class names."""
+
+    pixels: np.ndarray
+    labels: np.ndarray
+    class_names: tuple[str, ...]
 
 
 def _bunch(loader, **kw):
@@ -145,6 +158,45 @@ def _openml(id: int, target: str | None = None, cache_dir: str | None = None):
     return _split_target(pd.read_parquet(data_path), target, f"OpenML {id}")
 
 
+def _vision(name: str, description: str):
+    """Register a torchvision data set (see ``albench.deep.vision`` for its params)."""
+
+    def factory(**params):
+        from albench.deep import vision  # imports torchvision only now
+
+        return vision.load(name, **params)
+
+    register_if_installed(registry, name, description, needs=("torch", "torchvision"))(factory)
+
+
+_VISION_PARAMS = "params: n_samples, part, root, download"
+_vision("mnist", f"MNIST handwritten digits via torchvision (70000 x 1x28x28, 10 classes; {_VISION_PARAMS})")
+_vision("fashion_mnist", f"Fashion-MNIST via torchvision (70000 x 1x28x28, 10 classes; {_VISION_PARAMS})")
+_vision("cifar10", f"CIFAR-10 via torchvision (60000 x 3x32x32, 10 classes; {_VISION_PARAMS})")
+_vision("cifar100", f"CIFAR-100 via torchvision (60000 x 3x32x32, 100 classes; {_VISION_PARAMS})")
+
+
+def preprocess_images(images: Images, name: str = "") -> Dataset:
+    """Drop classes with < 2 members, flatten (C, H, W), scale pixels to [0, 1] then per channel
+    to mean 0 and standard deviation 1; float32."""
+    labels = np.asarray(images.labels)
+    values, counts = np.unique(labels, return_counts=True)
+    kept = values[counts >= 2]
+    if len(kept) < 2:
+        raise ValueError(f"data set {name!r} has fewer than two classes with two or more members")
+    rows = np.isin(labels, kept)
+    pixels = np.asarray(images.pixels)[rows]
+    n, c = pixels.shape[:2]
+    X = pixels.reshape(n, c, -1).astype(np.float32) / 255.0
+    mean = X.mean(axis=(0, 2), keepdims=True)
+    std = X.std(axis=(0, 2), keepdims=True)
+    X -= mean  # in place: a full CIFAR is 0.7 GB as float32
+    X /= np.where(std > 0, std, 1.0)
+    names = tuple(images.class_names[int(v)] if 0 <= v < len(images.class_names) else str(v) for v in kept)
+    return Dataset(name, np.ascontiguousarray(X.reshape(n, -1)), np.searchsorted(kept, labels[rows]).astype(np.int64),
+                   names, tuple(int(d) for d in pixels.shape[1:]))
+
+
 def preprocess(X: pd.DataFrame, y: pd.Series, name: str = "") -> Dataset:
     """Impute, encode, scale; label-encode y; drop classes with < 2 members."""
     from sklearn.compose import ColumnTransformer
@@ -181,8 +233,8 @@ def _canonical(params: dict) -> str:
 
 @lru_cache(maxsize=8)
 def _load_cached(name: str, params_json: str) -> Dataset:
-    X, y = registry.create(name, **json.loads(params_json))
-    return preprocess(X, y, name)
+    raw = registry.create(name, **json.loads(params_json))
+    return preprocess_images(raw, name) if isinstance(raw, Images) else preprocess(*raw, name)
 
 
 def load(name: str, params: dict | None = None) -> Dataset:

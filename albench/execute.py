@@ -2,24 +2,37 @@
 
 ``execute_run`` turns one RunSpec into table rows and never raises: a run that
 fails becomes a row with ``status`` = ``error``, its message and the tail of its
-traceback. ``run_grid`` is the in-process executor; it knows nothing of AL.
+traceback; a run over its time limit becomes ``status`` = ``timeout``.
+``run_batch`` is what a worker executes; ``GridRecorder`` stores each finished
+run once, whatever order or how many times results arrive; ``run_grid`` is the
+local executor (``albench.dask_executor`` is the distributed one). None of it
+knows what AL is.
 """
 
 from __future__ import annotations
 
 import platform
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
+from typing import Callable, Iterable
 
+from albench import deadline
 from albench.kinds import KINDS
+from albench.run_context import RunContext, context_for, ensure_plugins
 from albench.spec import Grid, RunSpec
 from albench.store import Store
 
 TRACEBACK_LINES = 12
+# BLAS/OpenMP threads per run, as in Dask's worker processes: AL fits are small,
+# and threads on small matrices cost more than they give (twice the time measured
+# on two busy cores).
+RUN_THREADS = 1
+Progress = Callable[[dict], None]  # called with each stored runs row
 
 
 @lru_cache(maxsize=1)
@@ -33,7 +46,7 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
@@ -41,21 +54,73 @@ def base_row(spec: RunSpec, grid_name: str) -> dict:
     return {"run_id": spec.run_id, "grid": grid_name, "kind": spec.kind, **spec.columns()}
 
 
-def execute_run(spec: RunSpec, grid_name: str) -> tuple[dict, list[dict]]:
-    """One run as (runs row, curve rows); exceptions become an error row."""
+def finish_row(row: dict, started: datetime, t0: float) -> dict:
+    row.update(total_s=time.perf_counter() - t0, started_at=started, finished_at=now(), **library_versions())
+    return row
+
+
+def execute_run(spec: RunSpec, grid_name: str, timeout_s: float | None = None) -> tuple[dict, list[dict]]:
+    """One run as (runs row, curve rows); exceptions become an error row.
+
+    ``timeout_s`` sets the cooperative deadline (``albench.deadline``): the run
+    stops at its first check after the limit and becomes a ``timeout`` row.
+    """
     row = base_row(spec, grid_name)
-    started, t0 = _now(), time.perf_counter()
+    started, t0 = now(), time.perf_counter()
     curves: list[dict] = []
     try:
-        result = KINDS[spec.kind].runner()(spec)
+        with deadline.scope(timeout_s):
+            result = KINDS[spec.kind].runner()(spec)
         row.update(status="ok", error=None, **result.summary)
         curves = [{"run_id": spec.run_id, **r} for r in result.curves]
+    except deadline.RunTimeout as exc:
+        row.update(status="timeout", error=f"stopped after {time.perf_counter() - t0:.1f} s: {exc}")
     except Exception as exc:
         tb = traceback.format_exc().rstrip().splitlines()
         row.update(status="error", error=f"{type(exc).__name__}: {exc}",
                    error_traceback="\n".join(tb[-TRACEBACK_LINES:]))
-    row.update(total_s=time.perf_counter() - t0, started_at=started, finished_at=_now(), **library_versions())
-    return row, curves
+    return finish_row(row, started, t0), curves
+
+
+def warm_up() -> None:
+    """Import every runner and strategy (and so their libraries) before the first run is timed."""
+    from albench.strategy import registry
+
+    for kind in KINDS.values():
+        kind.runner()
+    registry.names()
+
+
+def limit_threads():
+    """Warm up, then cap the numerical libraries' threads at ``RUN_THREADS``."""
+    from threadpoolctl import threadpool_limits
+
+    warm_up()
+    return threadpool_limits(limits=RUN_THREADS)
+
+
+_local = threading.local()  # each executing thread keeps its own run process
+
+
+def _thread_run_process():
+    from albench.run_process import RunProcess
+
+    if getattr(_local, "run_process", None) is None:
+        _local.run_process = RunProcess()
+    return _local.run_process
+
+
+def run_batch(specs: list[RunSpec], ctx: RunContext) -> list[tuple[dict, list[dict]]]:
+    """Execute runs one after the other: the body of one distributed task.
+
+    With a time limit, the runs go to this thread's killable run process
+    (``albench.run_process``); without one, they run right here.
+    """
+    ensure_plugins(ctx)
+    if ctx.timeout_s is None:
+        return [execute_run(spec, ctx.grid_name) for spec in specs]
+    process = _thread_run_process()
+    return [process.run(spec, ctx) for spec in specs]
 
 
 @dataclass
@@ -75,20 +140,18 @@ class GridSummary:
 def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[list[RunSpec], int]:
     """Runs still to do, and how many are skipped as already stored.
 
-    With ``rerun_failed``, stored error/timeout rows are removed first so each
-    run_id stays stored once.
+    With ``rerun_failed``, this grid's stored error/timeout rows are removed
+    first, so each run_id stays stored once (failed rows of runs outside the
+    grid are kept).
     """
     store.remove_orphans()
+    specs = list(grid.specs())
     if rerun_failed:
-        store.drop_runs(store.finished(statuses=("error", "timeout")))
+        failed = store.finished(statuses=("error", "timeout"))
+        store.drop_runs(failed & {spec.run_id for spec in specs})
     done = store.finished()
-    todo, skipped = [], 0
-    for spec in grid.specs():
-        if spec.run_id in done:
-            skipped += 1
-        else:
-            todo.append(spec)
-    return todo, skipped
+    todo = [spec for spec in specs if spec.run_id not in done]
+    return todo, len(specs) - len(todo)
 
 
 class BatchWriter:
@@ -112,22 +175,73 @@ class BatchWriter:
         self.last = time.monotonic()
 
 
-def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, progress=None) -> GridSummary:
-    """In-process executor. ``progress(row)`` is called after each run, if given."""
-    t0 = time.perf_counter()
+class GridRecorder:
+    """Stores each finished run once and keeps the grid's counts.
+
+    A run can come back twice (a task recomputed after its worker died after
+    all); only its first result is kept. ``close`` writes what is buffered.
+    """
+
+    def __init__(self, store: Store, summary: GridSummary, progress: Progress | None = None,
+                 writer: BatchWriter | None = None):
+        self.summary, self.progress = summary, progress
+        self.writer = writer or BatchWriter(store)
+        self.seen: set[str] = set()
+
+    def add(self, row: dict, curves: list[dict]) -> None:
+        if row["run_id"] in self.seen:
+            return
+        self.seen.add(row["run_id"])
+        self.writer.add(row, curves)
+        status = row["status"]
+        self.summary.done += status == "ok"
+        self.summary.failed += status == "error"
+        self.summary.timed_out += status == "timeout"
+        if self.progress:
+            self.progress(row)
+
+    def close(self) -> None:
+        self.writer.flush()
+
+
+def start(grid: Grid, store: Store, rerun_failed: bool,
+          on_start: Callable[[int, int], None] | None) -> tuple[list[RunSpec], GridSummary]:
+    """What every executor does first: find the pending runs and announce their number."""
     todo, skipped = pending(grid, store, rerun_failed)
-    summary = GridSummary(total=len(todo) + skipped, skipped=skipped)
-    writer = BatchWriter(store)
+    if on_start:
+        on_start(len(todo), skipped)
+    return todo, GridSummary(total=len(todo) + skipped, skipped=skipped)
+
+
+def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s: float | None = None,
+             progress: Progress | None = None, on_start: Callable[[int, int], None] | None = None) -> GridSummary:
+    """The local executor: one run after the other in this process, on ``RUN_THREADS`` threads.
+
+    ``timeout_s`` overrides the grid's ``timeout_s``; with a limit, runs go to
+    one killable child process (``albench.run_process``). ``on_start(n_todo,
+    n_skipped)`` is called once the pending runs are known, ``progress(row)``
+    after each run.
+    """
+    t0 = time.perf_counter()
+    todo, summary = start(grid, store, rerun_failed, on_start)
+    ctx = context_for(grid, timeout_s)
+    recorder = GridRecorder(store, summary, progress)
+    process = None
+    limits = limit_threads()
     try:
-        for spec in todo:
-            row, curves = execute_run(spec, grid.name)
-            writer.add(row, curves)
-            summary.done += row["status"] == "ok"
-            summary.failed += row["status"] == "error"
-            summary.timed_out += row["status"] == "timeout"
-            if progress:
-                progress(row)
+        if ctx.timeout_s is None:
+            results: Iterable = (execute_run(spec, ctx.grid_name) for spec in todo)
+        else:
+            from albench.run_process import RunProcess
+
+            process = RunProcess()
+            results = (process.run(spec, ctx) for spec in todo)
+        for row, curves in results:
+            recorder.add(row, curves)
     finally:
-        writer.flush()
-    summary.wall_s = time.perf_counter() - t0
+        recorder.close()
+        limits.restore_original_limits()
+        if process is not None:
+            process.close()
+        summary.wall_s = time.perf_counter() - t0
     return summary

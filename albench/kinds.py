@@ -79,6 +79,41 @@ class ALParams(BaseModel):
     seed: NonNegativeInt = 0
 
 
+def _proposals() -> Registry:
+    from albench.active_testing.proposals import registry
+
+    return registry
+
+
+def _surrogate_known(comp: Component) -> Component:
+    from albench.active_testing.surrogates import validate
+
+    validate(comp.name, comp.params)  # raises UnknownName with the allowed values
+    return comp
+
+
+ProposalRef = component_of(_proposals)
+SurrogateRef = Annotated[Component, BeforeValidator(_component), AfterValidator(_surrogate_known)]
+
+
+class ATParams(BaseModel):
+    """Hyperparameters of one active-testing run (the grid keys of kind ``at``; see albench.active_testing)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: DatasetRef
+    model: LearnerRef  # the model under test
+    train_size: PositiveInt = 50
+    pool_size: PositiveInt | None = None  # N; None: every point outside the training set
+    loss: Literal["cross_entropy", "zero_one"] = "cross_entropy"
+    surrogate: SurrogateRef = Component(name="model")  # model | <learner> | bootstrap
+    retrain_every: NonNegativeInt = 0  # refit the surrogate every k labels; 0: never
+    proposal: ProposalRef = Component(name="surrogate_loss")
+    safeguard: Literal["mixture", "clip"] = "mixture"
+    safeguard_weight: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # mixture weight a or clip floor c
+    budget: PositiveInt = 50  # M
+    seed: NonNegativeInt = 0
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -101,4 +136,5 @@ class RunResult:
 
 KINDS: dict[str, Kind] = {
     "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning"),
+    "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)"),
 }

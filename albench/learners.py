@@ -12,6 +12,7 @@ import importlib
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 
+from albench.deep import register_if_installed
 from albench.registry import Registry, UnknownName
 
 registry = Registry("learner")
@@ -67,6 +68,22 @@ def _gbdt(**params):
     return HistGradientBoostingClassifier(**params)
 
 
+@register_if_installed(registry, "torch_mlp", "PyTorch MLP: embedding, MC dropout, GPU when present (extra: deep)",
+                       needs=("torch",))
+def _torch_mlp(**params):
+    from albench.deep.torch_learners import TorchMLPClassifier  # imports torch only now
+
+    return TorchMLPClassifier(**params)
+
+
+@register_if_installed(registry, "torch_cnn", "PyTorch small CNN on flattened images: embedding, MC dropout "
+                       "(extra: deep)", needs=("torch",))
+def _torch_cnn(**params):
+    from albench.deep.torch_learners import TorchCNNClassifier
+
+    return TorchCNNClassifier(**params)
+
+
 def is_import_path(name: str) -> bool:
     return "." in name
 
@@ -105,6 +122,11 @@ class AlignedClassifier(ClassifierMixin, BaseEstimator):
     ``sample_proba(X, n_samples)`` (MC dropout); strategies check
     ``supports_embedding`` / ``supports_sampling`` before using them. The fitted
     inner model is ``estimator_`` (None while only one class has been seen).
+
+    Each ``fit`` trains a fresh clone, except for a learner whose
+    ``continues_training`` is true (a torch learner with ``warm_start=True``):
+    that one is refitted in place and continues from its weights. scikit-learn's
+    own ``warm_start`` is not used, since it refuses new classes or only adds trees.
     """
 
     def __init__(self, estimator, n_classes: int):
@@ -116,7 +138,9 @@ class AlignedClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.arange(self.n_classes)
         self.seen_ = np.unique(y)
         if len(self.seen_) > 1:
-            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+            previous = getattr(self, "estimator_", None)
+            keep = previous is not None and getattr(previous, "continues_training", False)
+            self.estimator_ = (previous if keep else clone(self.estimator)).fit(X, y, **fit_params)
             self.columns_ = np.asarray(self.estimator_.classes_, dtype=int)
         else:
             self.estimator_ = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from albench.cli import grid, strategies
+from albench.cli import check, grid, strategies
 
 app = typer.Typer(
     name="albench",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(grid.app, name="grid")
 strategies.install(app)
+check.install(app)
 
 
 def main() -> None:

@@ -1,0 +1,120 @@
+"""The proposal contract, its registry, and the safeguard that keeps q away from 0.
+
+Contract (every proposal):
+
+- ``Proposal(**params)`` only stores its parameters.
+- ``scores(state)`` returns one finite, non-negative score per unlabelled point
+  (``state.unlabelled`` order), deterministic given ``state``. It must not
+  modify ``state``. The proposal distribution before the safeguard is
+  p = scores / sum(scores) (uniform when every score is 0); Kossen et al.
+  (ICML 2021) take scores = the expected loss, the optimal q being proportional
+  to the true loss.
+
+The safeguard is applied here, not by each proposal, so no proposal (plug-ins
+included) can give an unlabelled point q = 0, and importance weights stay finite:
+
+- ``mixture`` (defensive mixture, Hesterberg 1995): q = (1 - a) p + a / n,
+  so q >= a / n;
+- ``clip`` (uniform clip): q = max(p, c / n), renormalised, so q >= c / (n (1 + c)).
+
+Implementations live in ``strategies/at_proposals.py`` and register with
+``@register("name", "description")``; the registry loads the strategy
+plug-ins (strategies/, ALBENCH_PLUGINS, entry points) on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from albench.active_testing.losses import expected_loss
+from albench.registry import Registry
+
+SAFEGUARDS = ("mixture", "clip")
+
+
+class ProposalError(RuntimeError):
+    """A proposal broke the contract (bad shape, negative or non-finite scores)."""
+
+
+@dataclass
+class ProposalState:
+    """What a proposal sees before draw ``step`` (1-based) of a run.
+
+    ``true_losses`` are the oracle's losses on the whole pool: only reference
+    proposals (``true_loss``) may read them; a real proposal never can.
+    """
+
+    model_proba: np.ndarray  # (N, C) the model under test on the whole pool
+    surrogate_proba: np.ndarray  # (N, C) the current surrogate on the whole pool
+    surrogate_loss: np.ndarray  # (N,) E_{y ~ surrogate} L(model, y)
+    labelled: np.ndarray  # (N,) bool
+    loss: str
+    true_losses: np.ndarray  # (N,) oracle, for reference proposals only
+    step: int = 1
+    cache: dict = field(default_factory=dict, repr=False)  # shared while the surrogate is unchanged
+
+    @classmethod
+    def build(cls, model_proba, surrogate_proba, labelled, loss, true_losses, step=1) -> "ProposalState":
+        """A state with ``surrogate_loss`` computed from the two predictive distributions."""
+        return cls(model_proba, surrogate_proba, expected_loss(model_proba, surrogate_proba, loss),
+                   labelled, loss, true_losses, step)
+
+    @cached_property
+    def unlabelled(self) -> np.ndarray:
+        return np.flatnonzero(~self.labelled)
+
+
+class Proposal:
+    """Base class; see the module docstring for the contract."""
+
+    def __init__(self, **params):
+        self.params = params
+
+    def scores(self, state: ProposalState) -> np.ndarray:
+        raise NotImplementedError
+
+
+def distribution(scores: np.ndarray, safeguard: str, weight: float) -> np.ndarray:
+    """q over the unlabelled points from non-negative ``scores`` and the safeguard.
+
+    ``weight`` is the mixture weight a or the clip floor c, in (0, 1]. A weight
+    of 0 (no safeguard) is accepted for reference computations only; a q of 0
+    for any point is refused either way.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim != 1 or len(scores) == 0:
+        raise ProposalError(f"expected one score per unlabelled point, got shape {scores.shape}")
+    if not np.isfinite(scores).all() or (scores < 0).any():
+        raise ProposalError("scores must be finite and non-negative")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"safeguard weight {weight} is outside [0, 1]")
+    n = len(scores)
+    top = scores.max()
+    p = scores / top / (scores / top).sum() if top > 0 else np.full(n, 1.0 / n)  # scaled: no overflow
+    if safeguard == "mixture":
+        q = (1.0 - weight) * p + weight / n
+    elif safeguard == "clip":
+        q = np.maximum(p, weight / n)
+        q = q / q.sum()
+    else:
+        raise ValueError(f"unknown safeguard '{safeguard}'; allowed: {', '.join(SAFEGUARDS)}")
+    if not (q > 0).all():
+        raise ProposalError("q = 0 for an unlabelled point: use a safeguard weight > 0")
+    return q
+
+
+def _load_plugins() -> None:
+    from albench.strategy import registry as strategies
+
+    strategies.names()  # imports strategies/ (and plug-in folders), which register proposals too
+
+
+registry = Registry("proposal", loader=_load_plugins)
+register = registry.register
+
+
+def create_proposal(name: str, params: dict | None = None) -> Proposal:
+    return registry.create(name, **(params or {}))

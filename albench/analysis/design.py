@@ -1,0 +1,117 @@
+"""Minimal study design: how many data sets (start points, seeds, splits) does a
+study need before its leaderboard stops changing?
+
+For a factor F with n values and each k = 1..n, leaderboards are built from
+random k-subsets of F's values (every subset when there are at most
+``n_subsets``) and compared with the full leaderboard by Kendall's tau. The
+smallest k whose mean tau reaches ``target`` (0.9) is a defensible size for
+that factor; the AL hyperparameter study this follows (Gonsior et al., 2025)
+used the same reasoning to recommend a minimal experimental grid.
+
+A leaderboard is the mean over data sets of each method's rank within the
+data set, ranks taken on the metric averaged over the chosen values of F
+(and over every other hyperparameter), as in ``leaderboard``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.stats import rankdata
+
+from albench.analysis.frame import Frame
+from albench.analysis.leaderboard import block_matrix
+from albench.analysis.stats import kendall_tau_rows
+
+FACTORS = ("dataset", "start_point", "seed", "split")
+TARGET_TAU = 0.9
+
+
+@dataclass
+class DesignCurve:
+    curve: pd.DataFrame  # factor, k, tau_mean, tau_low, tau_high, subsets
+    minimal: pd.DataFrame  # factor, n_values, minimal_k (NaN: not reached before using all), target
+    target: float
+
+
+def _subsets(n: int, k: int, n_subsets: int, rng: np.random.Generator) -> np.ndarray:
+    """0/1 matrix (subsets x n) of k-subsets: all of them, or ``n_subsets`` random ones."""
+    if math.comb(n, k) <= n_subsets:
+        combos = np.array(list(itertools.combinations(range(n), k)))
+    else:
+        combos = np.array([rng.choice(n, size=k, replace=False) for _ in range(n_subsets)])
+    weights = np.zeros((len(combos), n))
+    np.put_along_axis(weights, combos, 1.0, axis=1)
+    return weights
+
+
+def _cell_means(frame: Frame, metric: str, factor: str, blocks: list, methods: list) -> np.ndarray:
+    """blocks x factor values x methods mean metric (NaN for empty cells)."""
+    ok = frame.ok[frame.ok[frame.block].isin(blocks)]
+    means = ok.groupby([frame.block, factor, frame.method])[metric].mean()
+    index = pd.MultiIndex.from_product([blocks, frame.values(factor), methods])
+    return means.reindex(index).to_numpy(dtype=float).reshape(len(blocks), -1, len(methods))
+
+
+def _leaderboards(cells: np.ndarray, weights: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """Mean ranks (subsets x methods) with the factor values in each row of ``weights``.
+
+    ``cells`` is (blocks, values, methods); the metric is averaged over the
+    chosen values within each block, ranked within the block, then the ranks
+    are averaged over blocks.
+    """
+    present = np.isfinite(cells)
+    total = np.einsum("sv,bvm->sbm", weights, np.where(present, cells, 0.0))
+    count = np.einsum("sv,bvm->sbm", weights, present.astype(float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = total / count
+    ranks = rankdata(-means if higher_is_better else means, axis=-1, nan_policy="omit")
+    rank_present = np.isfinite(ranks)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(rank_present, ranks, 0.0).sum(axis=1) / rank_present.sum(axis=1)
+
+
+def design_curve(frame: Frame, metric: str, factors=FACTORS, n_subsets: int = 200, target: float = TARGET_TAU,
+                 quantiles: tuple[float, float] = (0.05, 0.95), seed: int = 0) -> DesignCurve:
+    matrix = block_matrix(frame, metric)
+    blocks, methods = list(matrix.index), list(matrix.columns)
+    better = frame.higher_is_better(metric)
+    rng = np.random.default_rng(seed)
+    rows, minimal = [], []
+    for factor in factors:
+        if factor not in frame.hyperparameters or factor in frame.method_parts or len(methods) < 2:
+            continue
+        if factor == frame.block:
+            # choosing data sets chooses whose ranks are averaged
+            ranks = rankdata(-matrix.to_numpy(float) if better else matrix.to_numpy(float), axis=-1)
+            n = len(blocks)
+
+            def leaderboards(weights):
+                return weights @ ranks / weights.sum(axis=1, keepdims=True)
+        else:
+            cells = _cell_means(frame, metric, factor, blocks, methods)
+            n = cells.shape[1]
+
+            def leaderboards(weights):
+                return _leaderboards(cells, weights, better)
+        if n < 2:
+            continue
+        full = leaderboards(np.ones((1, n)))
+        reached = math.nan
+        for k in range(1, n + 1):
+            weights = _subsets(n, k, n_subsets, rng)
+            taus = kendall_tau_rows(leaderboards(weights), full)
+            finite = taus[np.isfinite(taus)]
+            mean = float(finite.mean()) if finite.size else math.nan
+            low, high = (np.quantile(finite, quantiles) if finite.size else (math.nan, math.nan))
+            rows.append({"factor": factor, "k": k, "tau_mean": mean, "tau_low": float(low),
+                         "tau_high": float(high), "subsets": len(weights)})
+            if math.isnan(reached) and mean >= target:
+                reached = k
+        minimal.append({"factor": factor, "n_values": n, "minimal_k": reached, "target": target})
+    curve = pd.DataFrame(rows, columns=["factor", "k", "tau_mean", "tau_low", "tau_high", "subsets"])
+    return DesignCurve(curve, pd.DataFrame(minimal, columns=["factor", "n_values", "minimal_k", "target"]), target)

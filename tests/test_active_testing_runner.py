@@ -1,0 +1,115 @@
+"""The ``at`` grid kind: validation, the runner's rows, and a grid through the executor and store."""
+
+import numpy as np
+import pytest
+
+from albench.active_testing.runner import run
+from albench.execute import run_grid
+from albench.spec import GridError, grid_from_dict
+from albench.store import Store
+
+ESTIMATORS = ["ase", "iid", "is", "lure", "pure"]
+CURVE_COLUMNS = {"run_id", "m", "estimator", "estimate", "true_risk", "squared_error", "q", "weight"}
+
+
+def at_grid(**params):
+    base = {"dataset": "breast_cancer", "model": "logreg", "train_size": 40, "pool_size": 120, "budget": 6}
+    return grid_from_dict({"name": "at-test", "kind": "at", "params": {**base, **params}})
+
+
+def one_spec(**params):
+    specs = list(at_grid(**params).specs())
+    assert len(specs) == 1
+    return specs[0]
+
+
+def test_a_small_grid_writes_the_expected_rows(tmp_path):
+    grid = at_grid(proposal=["uniform", "surrogate_loss"], surrogate=["model", {"name": "bootstrap", "n_members": 2}],
+                   retrain_every=3, seed=[0, 1])
+    store = Store(tmp_path / "at")
+    summary = run_grid(grid, store)
+    assert (summary.done, summary.failed) == (8, 0)
+    runs, curves = store.read("runs"), store.read("curves")
+    assert len(runs) == 8 and set(runs["status"]) == {"ok"}
+    for col in ["proposal", "budget", "true_risk", "surrogate", "retrain_every", "safeguard", "safeguard_weight",
+                "loss", "seed", "model", "train_size", "dataset"]:
+        assert col in runs.columns, col
+    for name in ESTIMATORS:
+        assert {f"{name}_estimate", f"{name}_squared_error"} <= set(runs.columns)
+    assert CURVE_COLUMNS <= set(curves.columns)
+    assert len(curves) == 8 * 6 * len(ESTIMATORS)
+    assert (curves.groupby("run_id")["m"].max() == 6).all()
+    np.testing.assert_allclose(curves["squared_error"], (curves["estimate"] - curves["true_risk"]) ** 2)
+    # the final curve row is the summary
+    last = curves[curves["m"] == 6].merge(runs, on="run_id", suffixes=("", "_run"))
+    for name in ESTIMATORS:
+        rows = last[last["estimator"] == name]
+        np.testing.assert_allclose(rows["estimate"], rows[f"{name}_estimate"])
+        np.testing.assert_allclose(rows["true_risk"], rows["true_risk_run"])
+    assert curves.loc[curves["estimator"] == "ase", "weight"].isna().all()
+    assert curves.loc[curves["estimator"] != "ase", "weight"].notna().all()
+    assert (curves["q"] > 0).all()
+    # refitted every 3 labels: two refits in 6 steps (plus the first fit for the ensemble)
+    fits = runs.set_index("surrogate")["n_surrogate_fits"]
+    assert set(fits["model"]) == {2} and set(fits["bootstrap"]) == {3}
+    # a second run of the same grid finds every run stored
+    assert run_grid(grid, store).skipped == 8
+
+
+def test_common_random_numbers_and_distinct_draws():
+    uniform, active = run(one_spec(proposal="uniform")), run(one_spec(proposal="entropy"))
+    assert uniform.summary["true_risk"] == active.summary["true_risk"]  # same model, same pool
+    other_seed = run(one_spec(proposal="uniform", seed=1))
+    assert other_seed.summary["true_risk"] != uniform.summary["true_risk"]
+    again = run(one_spec(proposal="uniform"))
+    assert again.summary["iid_estimate"] == uniform.summary["iid_estimate"]
+    assert again.curves == uniform.curves
+    # same stream keys except the budget: the draws differ (no shared stream between runs)
+    longer = run(one_spec(proposal="uniform", budget=7))
+    first = [r["observed_loss"] for r in uniform.curves if r["estimator"] == "iid"]
+    assert [r["observed_loss"] for r in longer.curves if r["estimator"] == "iid"][:6] != first
+
+
+def test_uniform_proposal_makes_lure_the_iid_mean_in_a_real_run():
+    result = run(one_spec(proposal="uniform", loss="zero_one", budget=20))
+    assert result.summary["lure_estimate"] == pytest.approx(result.summary["iid_estimate"], rel=1e-12)
+
+
+def test_labelling_the_whole_pool_gives_the_true_risk():
+    result = run(one_spec(proposal="surrogate_loss", pool_size=30, budget=50,
+                          surrogate={"name": "rf", "n_estimators": 10}, retrain_every=10))
+    s = result.summary
+    assert s["n_labelled"] == 30
+    for name in ("iid", "lure", "ase"):
+        assert s[f"{name}_estimate"] == pytest.approx(s["true_risk"], rel=1e-12)
+    weights = [r["weight"] for r in result.curves if r["estimator"] == "lure"]
+    assert weights == [1.0] * 30
+
+
+def test_oracle_proposal_beats_uniform_on_average():
+    def lure_error(proposal):
+        return np.mean([run(one_spec(proposal=proposal, safeguard_weight=0.05, seed=s, budget=10))
+                        .summary["lure_squared_error"] for s in range(6)])
+
+    assert lure_error("true_loss") < lure_error("uniform")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"proposal": "surogate_loss"}, "did you mean 'surrogate_loss'"),
+    ({"surrogate": "nope"}, "unknown surrogate 'nope'"),
+    ({"surrogate": {"name": "bootstrap", "members": 3}}, "takes ['learner', 'n_members']"),
+    ({"safeguard_weight": 0}, "safeguard_weight"),
+    ({"safeguard": "floor"}, "safeguard"),
+    ({"loss": "hinge"}, "loss"),
+])
+def test_bad_grid_values_stop_before_running(params, message):
+    with pytest.raises(GridError) as info:
+        at_grid(**params)
+    assert message in str(info.value)
+
+
+def test_a_pool_larger_than_the_data_becomes_an_error_row(tmp_path):
+    store = Store(tmp_path / "at")
+    summary = run_grid(at_grid(pool_size=5000), store)
+    assert summary.failed == 1
+    assert "pool_size 5000 exceeds" in store.read("runs")["error"].iloc[0]

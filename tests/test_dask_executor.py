@@ -1,0 +1,152 @@
+"""The Dask executor: the rows of in-process runs, task sizing, connecting to a running cluster."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from albench import dask_executor
+from albench.cli import app
+from albench.dask_executor import TaskSizer, connect, run_grid_dask
+from albench.execute import run_grid
+from albench.spec import grid_from_dict, load_grid
+from albench.store import Store
+from executor_helpers import results, run_ids, tiny_grid_doc, write_grid
+
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+@pytest.fixture(scope="module")
+def client():
+    with connect(workers=2) as c:
+        yield c
+
+
+def test_two_workers_give_the_rows_of_in_process_in_any_order(tmp_path, client):
+    grid_path = write_grid(tmp_path, tiny_grid_doc())
+    grid = load_grid(grid_path)
+    local = run_grid(grid, Store(tmp_path / "local"))
+    batched = run_grid_dask(grid, Store(tmp_path / "batched"), client)
+    single = run_grid_dask(grid, Store(tmp_path / "single"), client, task_s=0.0)  # one run per task
+    assert local.done == batched.done == single.done == len(grid) == 32
+    ref_runs, ref_curves = results(tmp_path / "local")
+    assert set(ref_runs["run_id"]) == run_ids(grid_path)
+    for other in ("batched", "single"):
+        runs, curves = results(tmp_path / other)
+        pd.testing.assert_frame_equal(runs, ref_runs)
+        pd.testing.assert_frame_equal(curves, ref_curves)
+    again = run_grid_dask(grid, Store(tmp_path / "batched"), client)
+    assert (again.done, again.skipped) == (0, 32)
+
+
+def test_task_sizer_aims_at_task_seconds_and_shrinks_towards_the_end():
+    sizer = TaskSizer(task_s=2.0, first=3)
+    assert sizer.size(remaining=1000, threads=2) == 3  # nothing measured yet
+    for _ in range(10):
+        sizer.observe(0.1)
+    assert sizer.size(remaining=1000, threads=2) == 20  # 2 s of 0.1 s runs
+    assert sizer.size(remaining=40, threads=2) == 10  # the rest split over twice the threads
+    assert sizer.size(remaining=3, threads=2) == 1
+    sizer.observe(100.0)  # long runs: one per task, never zero
+    assert sizer.size(remaining=1000, threads=2) == 1
+
+
+def test_data_key_names_the_data_set_only():
+    specs = list(grid_from_dict(tiny_grid_doc()).specs())
+    keys = {dask_executor.data_key(s) for s in specs}
+    assert len(keys) == 2  # iris and wine, whatever the learner, strategy or seed
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def scheduler_address(tmp_path):
+    """A scheduler and one worker started as a user would, on loopback."""
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(tmp_path / "cluster.log", "w")
+    procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=log, stderr=log)]
+    try:
+        procs.append(subprocess.Popen([DASK, "worker", address, "--nworkers", "1", "--nthreads", "1",
+                                       "--no-dashboard"], stdout=log, stderr=log))
+        yield address
+    finally:
+        for p in reversed(procs):  # the worker first; its processes exit with their nanny
+            p.kill()
+            p.wait()
+        log.close()
+
+
+def test_runs_on_a_scheduler_given_by_address_or_by_dask_config(tmp_path, scheduler_address):
+    grid_path = write_grid(tmp_path, tiny_grid_doc(datasets=["wine"], seeds=1))
+    cli = CliRunner()
+    by_flag = cli.invoke(app, ["grid", "run", str(grid_path), "--scheduler", scheduler_address,
+                               "--out", str(tmp_path / "flag"), "-q"])
+    assert by_flag.exit_code == 0, by_flag.output
+    assert "8 done, 0 skipped" in by_flag.output
+    with dask.config.set({"scheduler-address": scheduler_address}):  # no flag: Dask's own setting
+        by_config = cli.invoke(app, ["grid", "run", str(grid_path), "--out", str(tmp_path / "config"), "-q"])
+    assert by_config.exit_code == 0, by_config.output
+    runs, curves = results(tmp_path / "flag")
+    assert set(runs["run_id"]) == run_ids(grid_path)
+    assert (runs["status"] == "ok").all()
+    pd.testing.assert_frame_equal(results(tmp_path / "config")[0], runs)
+    # and the same rows as in this process
+    local = cli.invoke(app, ["grid", "run", str(grid_path), "--workers", "0", "--out", str(tmp_path / "local"), "-q"])
+    assert local.exit_code == 0, local.output
+    pd.testing.assert_frame_equal(results(tmp_path / "local")[1], curves)
+
+
+def test_bad_executor_options_are_short_errors(tmp_path, monkeypatch):
+    grid_path = write_grid(tmp_path, tiny_grid_doc())
+    cli = CliRunner()
+
+    def run(*args):
+        return cli.invoke(app, ["grid", "run", str(grid_path), "--out", str(tmp_path / "out"), *args])
+
+    both = run("--workers", "2", "--scheduler", "tcp://127.0.0.1:1")
+    assert both.exit_code == 2 and "not both" in both.output
+    assert run("--timeout", "0").exit_code == 2
+    assert run("--workers", "-1").exit_code == 2
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "2s")
+    t0 = time.monotonic()
+    nobody = run("--scheduler", f"tcp://127.0.0.1:{_free_port()}")
+    assert nobody.exit_code == 2
+    assert "cannot reach the Dask scheduler" in nobody.output and "Traceback" not in nobody.output
+    assert time.monotonic() - t0 < 30
+    assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_cli_help_documents_the_executor_options():
+    out = CliRunner().invoke(app, ["grid", "run", "--help"], env={"COLUMNS": "200"}).output
+    for option in ("--workers", "--scheduler", "--timeout", "--rerun-failed"):
+        assert option in out
+    assert "0: run in this process" in out
+
+
+def test_context_ships_plugin_sources_not_paths(tmp_path):
+    plugin_dir = tmp_path / "p"
+    plugin_dir.mkdir()
+    (plugin_dir / "mine.py").write_text("X = 1\n")
+    (plugin_dir / "_private.py").write_text("Y = 2\n")
+    grid_path = write_grid(tmp_path, {**tiny_grid_doc(), "plugins": ["p"], "timeout_s": 9})
+    from albench.run_context import context_for
+
+    ctx = context_for(load_grid(grid_path))
+    assert ctx.timeout_s == 9 and context_for(load_grid(grid_path), 3).timeout_s == 3
+    assert [(name.split("_", 1)[1], src) for name, src in ctx.plugins] == [("mine.py", "X = 1\n")]
+    assert json.dumps(ctx.plugins)  # plain text: nothing refers to the client's filesystem

@@ -1,0 +1,166 @@
+"""Fault injection: runs that raise or overstay, workers and clients killed mid-grid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask
+import psutil
+import pytest
+from typer.testing import CliRunner
+
+from albench.cli import app
+from albench.dask_executor import connect, run_grid_dask
+from albench.execute import run_grid
+from albench.run_process import grace_s
+from albench.spec import load_grid
+from albench.store import Store
+from executor_helpers import registry_restored, run_ids, sleepy_grid_doc, write_grid
+
+ALBENCH = str(Path(sys.executable).parent / "albench")
+LIMIT_S = 5.0
+SLOW = {"name": "test_sleeps", "seconds": 0.3}  # 20 queries: 6 s, stopped between cycles at 5 s
+STUCK = {"name": "test_sleeps", "seconds": 120}  # one query that never ends in time: killed
+
+
+def faults_doc(strategies) -> dict:
+    return {"name": "faults", "kind": "al", "timeout_s": LIMIT_S, "params": {
+        "dataset": "iris", "learner": "gnb", "strategy": strategies, "budget": 20}}
+
+
+@pytest.fixture(autouse=True)
+def _no_test_strategies_left_behind():
+    with registry_restored():
+        yield
+
+
+@pytest.fixture(scope="module")
+def client():
+    with connect(workers=2) as c:
+        yield c
+
+
+def _by_strategy(root: Path) -> dict:
+    runs = Store(root).read("runs")
+    return {(r.strategy, r.strategy_params): r for r in runs.itertuples()}
+
+
+def check_fault_rows(root: Path) -> None:
+    rows = _by_strategy(root)
+    assert len(rows) == 4
+    assert rows["random", "{}"].status == "ok"
+    raised = rows["test_raises", "{}"]
+    assert raised.status == "error" and raised.error == "ValueError: broken on purpose"
+    assert "raise ValueError" in raised.error_traceback
+    stuck = rows["test_sleeps", '{"seconds": 120}']
+    assert stuck.status == "timeout" and stuck.error.startswith("killed after")
+    assert LIMIT_S <= stuck.total_s < LIMIT_S + grace_s(LIMIT_S) + 5
+    slow = rows["test_sleeps", '{"seconds": 0.3}']
+    assert slow.status == "timeout" and slow.error.startswith("stopped after")
+    assert LIMIT_S <= slow.total_s < LIMIT_S + 2
+    curves = Store(root).read("curves")
+    assert set(curves["run_id"]) == {rows["random", "{}"].run_id}  # failed runs leave no curves
+
+
+def test_a_run_that_raises_or_overstays_is_recorded_as_such_in_process(tmp_path):
+    grid_path = write_grid(tmp_path, faults_doc(["random", "test_raises", STUCK, SLOW]), plugin=True)
+    summary = run_grid(load_grid(grid_path), Store(tmp_path / "out"))
+    assert (summary.done, summary.failed, summary.timed_out) == (1, 1, 2)
+    check_fault_rows(tmp_path / "out")
+
+    # --rerun-failed with a longer --timeout: the slow run now finishes, the broken one fails again,
+    # and the stuck run (not in this grid file) keeps its row
+    rerun_path = write_grid(tmp_path, faults_doc(["random", "test_raises", SLOW]), name="rerun.yaml", plugin=True)
+    result = CliRunner().invoke(app, ["grid", "run", str(rerun_path), "--out", str(tmp_path / "out"),
+                                      "--rerun-failed", "--timeout", "60", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "1 done, 1 skipped (already stored), 1 failed, 0 timed out" in result.output
+    rows = _by_strategy(tmp_path / "out")
+    assert len(rows) == 4 and Store(tmp_path / "out").read("runs")["run_id"].is_unique
+    assert rows["test_sleeps", '{"seconds": 0.3}'].status == "ok"
+    assert rows["test_sleeps", '{"seconds": 120}'].status == "timeout"
+
+
+def test_a_run_that_raises_or_overstays_is_recorded_as_such_on_dask(tmp_path, client):
+    grid_path = write_grid(tmp_path, faults_doc(["random", "test_raises", STUCK, SLOW]), plugin=True)
+    summary = run_grid_dask(load_grid(grid_path), Store(tmp_path / "out"), client)
+    assert (summary.done, summary.failed, summary.timed_out) == (1, 1, 2)
+    check_fault_rows(tmp_path / "out")
+
+
+def test_a_run_that_kills_its_process_is_an_error_row_and_the_grid_goes_on(tmp_path):
+    grid_path = write_grid(tmp_path, faults_doc(["test_kills_process", "random"]), plugin=True)
+    summary = run_grid(load_grid(grid_path), Store(tmp_path / "out"))
+    assert (summary.done, summary.failed) == (1, 1)
+    killer = _by_strategy(tmp_path / "out")["test_kills_process", "{}"]
+    assert killer.status == "error" and "died (signal 9" in killer.error
+
+
+def test_a_run_that_keeps_killing_its_worker_becomes_an_error_row(tmp_path):
+    grid_path = write_grid(tmp_path, {**faults_doc(["random", "test_kills_process"]), "timeout_s": None},
+                           plugin=True)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), connect(workers=1) as one:
+        summary = run_grid_dask(load_grid(grid_path), Store(tmp_path / "out"), one)
+    assert (summary.done, summary.failed) == (1, 1)
+    killer = _by_strategy(tmp_path / "out")["test_kills_process", "{}"]
+    assert "worker running it kept dying" in killer.error
+
+
+def test_a_worker_killed_mid_grid_loses_no_run(tmp_path, client):
+    grid_path = write_grid(tmp_path, sleepy_grid_doc("killworker", n_seeds=24, seconds=0.03), plugin=True)
+    killed = []
+
+    def kill_a_busy_worker(row: dict) -> None:
+        if killed:
+            return
+        busy = [addr for addr, keys in client.processing().items() if keys]
+        if busy:
+            pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    summary = run_grid_dask(load_grid(grid_path), Store(tmp_path / "out"), client, progress=kill_a_busy_worker)
+    assert killed, "no worker was busy when the first run finished"
+    runs = Store(tmp_path / "out").read("runs")
+    assert runs["run_id"].is_unique and set(runs["run_id"]) == run_ids(grid_path)
+    assert (runs["status"] == "ok").all() and summary.done == 24
+    curves = Store(tmp_path / "out").read("curves")
+    assert not curves.duplicated(["run_id", "cycle"]).any()
+
+
+def test_client_killed_mid_grid_then_resumed_stores_every_run_once(tmp_path):
+    grid_path = write_grid(tmp_path, sleepy_grid_doc("killclient", n_seeds=80, seconds=0.03), plugin=True)
+    out, total = tmp_path / "out", 80
+    command = [ALBENCH, "grid", "run", str(grid_path), "--workers", "2", "--out", str(out), "-q"]
+    with open(tmp_path / "first.log", "w") as log:
+        first = subprocess.Popen(command, stdout=log, stderr=log)
+    try:
+        deadline = time.monotonic() + 180
+        while not list((out / "runs").glob("part-*.parquet")):  # a batch is written every 10 s
+            assert first.poll() is None, (tmp_path / "first.log").read_text()
+            assert time.monotonic() < deadline, "no batch written in time"
+            time.sleep(0.1)
+        cluster = psutil.Process(first.pid).children(recursive=True)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    stored = Store(out).finished()
+    assert 0 < len(stored) < total, "the client was not stopped mid-grid"
+    _, alive = psutil.wait_procs(cluster, timeout=30)  # the local cluster goes with its client
+    assert not alive
+
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{total - len(stored)} done, {len(stored)} skipped" in resumed.stdout
+    assert "Traceback" not in resumed.stderr
+    runs, curves = Store(out).read("runs"), Store(out).read("curves")
+    assert runs["run_id"].is_unique and set(runs["run_id"]) == run_ids(grid_path)
+    assert (runs["status"] == "ok").all()
+    assert not curves.duplicated(["run_id", "cycle"]).any() and set(curves["run_id"]) == set(runs["run_id"])
