@@ -11,7 +11,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 HINT = "pip install 'albench[deep]'"
 BLOCK_TORCH = """
 import sys
@@ -28,7 +30,7 @@ sys.meta_path.insert(0, NoTorch())
 def run_python(code: str) -> str:
     """Run ``code``; the line ``# BLOCK TORCH`` is where torch stops being importable."""
     code = textwrap.dedent(code).replace("# BLOCK TORCH", BLOCK_TORCH)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -64,6 +66,17 @@ def test_albench_works_without_torch():
         grid["params"]["learner"] = "logreg"
         summary = run_grid(grid_from_dict(grid), Store(tempfile.mkdtemp()))
         assert summary.done == 1 and summary.failed == 0, summary
+
+        # the command line: a short error with the hint intact (brackets included), exit status 2
+        import contextlib, io
+        for argv in (["grid", "show", "grids/deep.yaml"], ["check-strategy", "bald", "--learner", "torch_mlp"]):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                try:
+                    albench.cli.app(argv, prog_name="albench")
+                except SystemExit as exc:
+                    code = exc.code
+            assert code == 2 and {HINT!r} in err.getvalue() and "Traceback" not in err.getvalue(), err.getvalue()
         print("ok")
     """)
     assert out.strip() == "ok"

@@ -1,4 +1,4 @@
-"""``albench strategies``: list registered query strategies."""
+"""``albench strategies``: list the registered plug-ins of every grid kind."""
 
 from __future__ import annotations
 
@@ -6,6 +6,17 @@ import typer
 from rich.table import Table
 
 from albench.cli.common import console
+from albench.registry import Registry
+
+
+def _print(registry: Registry, title: str) -> None:
+    table = Table(title=title)
+    for col in ("name", "description", "module"):
+        table.add_column(col)
+    for name in registry.names():
+        entry = registry.get(name)
+        table.add_row(name, entry.description, entry.source)
+    console.print(table)
 
 
 def install(app: typer.Typer) -> None:
@@ -13,23 +24,23 @@ def install(app: typer.Typer) -> None:
     def list_strategies(
         plugins: list[str] = typer.Option([], "--plugins", help="Extra plug-in folder(s) to load first."),
     ) -> None:
-        """List the query strategies (and those that cannot load here, with why)."""
+        """List the query strategies (grid kind al), the proposals and estimators (kind at),
+        and the plug-ins that cannot load here, with why."""
+        from albench.active_testing.estimators import registry as estimators
+        from albench.active_testing.proposals import registry as proposals
         from albench.strategy import load_plugin_folder, registry
 
         registry.names()
         for folder in plugins:
             load_plugin_folder(folder)
-        table = Table(title="query strategies")
-        for col in ("name", "description", "module"):
-            table.add_column(col)
-        for name in registry.names():
-            entry = registry.get(name)
-            table.add_row(name, entry.description, entry.source)
-        console.print(table)
-        if registry.unavailable:
+        _print(registry, "query strategies (kind al: strategy)")
+        _print(proposals, "proposals (kind at: proposal)")
+        _print(estimators, "estimators (kind at: every one is computed in every run)")
+        unavailable = {**registry.unavailable, **proposals.unavailable, **estimators.unavailable}
+        if unavailable:
             bad = Table(title="unavailable here")
             bad.add_column("name")
             bad.add_column("reason")
-            for name, reason in sorted(registry.unavailable.items()):
+            for name, reason in sorted(unavailable.items()):
                 bad.add_row(name, reason)
             console.print(bad)
