@@ -14,6 +14,8 @@ WORKERS ?= 2
 SCHEDULER ?=
 SQL ?= SELECT strategy, count(*) AS runs, avg(auc_accuracy) AS auc FROM runs GROUP BY 1 ORDER BY 3 DESC
 NAME ?=
+METRIC ?=
+OUT ?=
 STRATEGY_DIR ?= strategies
 TEST_DIR ?= tests
 
@@ -34,11 +36,21 @@ $(VENV)/.dev: $(VENV)/.core
 
 install: $(VENV)/.core  ## create the environment and install albench
 
-run: $(VENV)/.core  ## run the embedded default grid (grids/quick.yaml) on a local cluster of WORKERS=2 (0: in-process)
+run: $(VENV)/.core  ## run the embedded default grid (grids/quick.yaml) on a local cluster of WORKERS=2 (0: in-process), then write its report
 	$(ALBENCH) grid run grids/quick.yaml --workers $(WORKERS)
+	$(ALBENCH) report results/quick
 
 grid: $(VENV)/.core  ## run GRID= on a local cluster of WORKERS= processes (0: in-process), or on SCHEDULER=tcp://host:port
 	$(ALBENCH) grid run $(GRID) $(if $(SCHEDULER),--scheduler $(SCHEDULER),--workers $(WORKERS))
+
+analyze: $(VENV)/.core  ## leaderboard (Friedman, Nemenyi), hyperparameter influence and minimal study design of RESULTS= (METRIC=)
+	$(ALBENCH) analyze $(RESULTS) $(if $(METRIC),--metric $(METRIC))
+
+report: $(VENV)/.core  ## write RESULTS=/report/report.html with its figures (METRIC=)
+	$(ALBENCH) report $(RESULTS) $(if $(METRIC),--metric $(METRIC))
+
+query: $(VENV)/.core  ## run SQL= over the tables runs and curves of RESULTS= (OUT=rows.csv or .parquet writes a file)
+	$(ALBENCH) query $(RESULTS) "$(SQL)" $(if $(OUT),--out $(OUT))
 
 bench: $(VENV)/.dev  ## run benchmarks/ and merge the figures into benchmarks/results.json (BENCH_ARGS=--quick)
 	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from albench.analysis.frame import Frame
+from albench.analysis.frame import REPLICATES, Frame
 from albench.analysis.leaderboard import block_matrix
 from albench.analysis.stats import kendall_tau_rows
 
-FACTORS = ("dataset", "start_point", "seed", "split")
 TARGET_TAU = 0.9
 
 
@@ -75,8 +74,13 @@ def _leaderboards(cells: np.ndarray, weights: np.ndarray, higher_is_better: bool
         return np.where(rank_present, ranks, 0.0).sum(axis=1) / rank_present.sum(axis=1)
 
 
-def design_curve(frame: Frame, metric: str, factors=FACTORS, n_subsets: int = 200, target: float = TARGET_TAU,
+def design_curve(frame: Frame, metric: str, factors=None, n_subsets: int = 200, target: float = TARGET_TAU,
                  quantiles: tuple[float, float] = (0.05, 0.95), seed: int = 0) -> DesignCurve:
+    """Mean Kendall tau (and its ``quantiles`` over subsets) against k, for each factor that varies.
+
+    ``factors`` defaults to the blocks (data sets), then start points, seeds and splits.
+    """
+    factors = factors or dict.fromkeys((frame.block, "dataset", *REPLICATES))
     matrix = block_matrix(frame, metric)
     blocks, methods = list(matrix.index), list(matrix.columns)
     better = frame.higher_is_better(metric)
@@ -105,7 +109,9 @@ def design_curve(frame: Frame, metric: str, factors=FACTORS, n_subsets: int = 20
         for k in range(1, n + 1):
             weights = _subsets(n, k, n_subsets, rng)
             taus = kendall_tau_rows(leaderboards(weights), full)
-            finite = taus[np.isfinite(taus)]
+            # a subset whose methods all tie orders no pair: it agrees with nothing (tau-b is 0/0)
+            finite = (np.where(np.isnan(taus), 0.0, taus) if np.nanmax(full) > np.nanmin(full)
+                      else taus[np.isfinite(taus)])
             mean = float(finite.mean()) if finite.size else math.nan
             low, high = (np.quantile(finite, quantiles) if finite.size else (math.nan, math.nan))
             rows.append({"factor": factor, "k": k, "tau_mean": mean, "tau_low": float(low),

@@ -5,7 +5,9 @@ A grid of kind ``al`` compares strategies. A grid of kind ``at`` compares
 (proposal, estimator) pairs: every run stores one ``<estimator>_estimate`` and
 ``<estimator>_squared_error`` per estimator, so its runs table is first made
 long (one row per run and estimator) with ``estimator`` as one more
-hyperparameter and ``method`` = ``<proposal> / <estimator>``.
+hyperparameter and ``method`` = ``<proposal> / <estimator>``. Its blocks are
+the data sets, or the (data set, loss) pairs when the loss varies, since
+squared errors of different losses are on different scales.
 
 Hyperparameter columns are the grid keys of the kind (``albench.kinds``); a
 component (data set, learner, strategy, ...) becomes one label such as
@@ -56,6 +58,10 @@ class Frame:
 
     def check_metric(self, metric: str | None) -> str:
         """The metric to use (the kind's default for None); unknown ones raise AnalysisError."""
+        if self.ok.empty:
+            counts = self.runs.drop_duplicates("run_id")["status"].value_counts()
+            raise AnalysisError("no successful runs to analyse ("
+                                + ", ".join(f"{n} {status}" for status, n in counts.items()) + ")")
         metric = metric or self.default_metric()
         if metric not in self.metrics:
             known = ", ".join(self.metrics) or "none (no successful runs)"
@@ -161,7 +167,8 @@ def prepare(runs: pd.DataFrame, kind: str | None = None) -> Frame:
     kinds = sorted(runs["kind"].dropna().unique())
     if kind is None:
         if len(kinds) > 1:
-            raise AnalysisError(f"these results hold runs of several kinds ({', '.join(kinds)}); choose one")
+            raise AnalysisError(f"these results hold runs of several kinds ({', '.join(kinds)}); "
+                                "choose one with --kind")
         kind = kinds[0]
     elif kind not in kinds:
         raise AnalysisError(f"no runs of kind '{kind}'; stored kinds: {', '.join(kinds)}")
@@ -183,5 +190,9 @@ def prepare(runs: pd.DataFrame, kind: str | None = None) -> Frame:
     ok = runs[runs["status"] == "ok"]
     varying = [k for k in keys if ok[k].nunique(dropna=False) > 1]
     block = "dataset" if "dataset" in runs.columns else "grid"
+    if kind == "at" and "loss" in varying:
+        # squared errors of different losses differ in scale: rank within (data set, loss)
+        block = "task"
+        runs["task"] = runs["dataset"].astype(str) + " / " + runs["loss"].astype(str)
     return Frame(kind=kind, runs=runs.reset_index(drop=True), method=method, method_parts=method_parts,
                  block=block, hyperparameters=varying, metrics=_metrics(kind, runs, keys))

@@ -107,41 +107,51 @@ def _tau_statistic(frame: Frame, ok: pd.DataFrame, metric: str, h: str, blocks: 
                                           for r in per_value]), axis=0)
 
 
-def _pairs_mean(table: pd.DataFrame, pair_value: Callable) -> float:
+def _wide(frame: Frame, ok: pd.DataFrame, h: str, values: str, aggfunc: str) -> pd.DataFrame:
+    """Matched runs side by side: one row per (block, other hyperparameters), one column per value of H."""
+    context = frame.context((h, frame.block))
+    index = ([] if h == frame.block else [frame.block]) + (context or ["_one"])
+    return ok.assign(_one=0).pivot_table(index=index, columns=h, values=values, aggfunc=aggfunc)
+
+
+def _pairs_mean(columns: np.ndarray, pair_value: Callable) -> float:
     """Mean over pairs of columns (values of H) of ``pair_value(column a, column b)``."""
-    return _nanmean([pair_value(table[a], table[b]) for a, b in itertools.combinations(table.columns, 2)])
+    return _nanmean([pair_value(columns[:, a], columns[:, b])
+                     for a, b in itertools.combinations(range(columns.shape[1]), 2)])
+
+
+def _per_block(wide: pd.DataFrame, frame: Frame, blocks: list, pair_value: Callable) -> np.ndarray:
+    """``pair_value`` averaged over pairs of values of H, within each block."""
+    rows = wide.index.get_level_values(frame.block) if frame.block in wide.index.names else None
+    values = wide.to_numpy()
+    if rows is None:  # H is the block: each block against every other one
+        out = []
+        for b in blocks:
+            if b not in wide.columns:
+                out.append(math.nan)
+                continue
+            i = wide.columns.get_loc(b)
+            out.append(_nanmean([pair_value(values[:, i], values[:, j]) for j in range(values.shape[1]) if j != i]))
+        return np.array(out, dtype=float)
+    return np.array([_pairs_mean(values[np.asarray(rows == b)], pair_value) for b in blocks], dtype=float)
 
 
 def _per_block_pearson(frame: Frame, ok: pd.DataFrame, metric: str, h: str, blocks: list) -> np.ndarray:
-    context = frame.context((h, frame.block)) or ["_one"]
-    ok = ok.assign(_one=0)
-    if h == frame.block:
-        wide = ok.pivot_table(index=context, columns=h, values=metric, aggfunc="mean")
-        return np.array([_nanmean([_pearson(wide[b].to_numpy(float), wide[c].to_numpy(float))
-                                   for c in wide.columns if c != b]) if b in wide.columns else math.nan
-                         for b in blocks])
-    out = []
-    for b in blocks:
-        wide = ok[ok[frame.block] == b].pivot_table(index=context, columns=h, values=metric, aggfunc="mean")
-        out.append(_pairs_mean(wide, lambda x, y: _pearson(x.to_numpy(float), y.to_numpy(float))))
-    return np.array(out)
+    wide = _wide(frame, ok, h, metric, "mean").astype(float)
+    return _per_block(wide, frame, blocks, _pearson)
 
 
 def _per_block_jaccard(frame: Frame, ok: pd.DataFrame, h: str, blocks: list, queried: pd.Series) -> np.ndarray:
     if h == frame.block or queried is None:
         return np.full(len(blocks), math.nan)  # indices of different data sets are not comparable
-    context = frame.context((h, frame.block)) or ["_one"]
-    ok = ok.assign(_one=0).drop_duplicates("run_id")
-    out = []
-    for b in blocks:
-        ids = ok[ok[frame.block] == b].pivot_table(index=context, columns=h, values="run_id", aggfunc="first")
+    wide = _wide(frame, ok.drop_duplicates("run_id"), h, "run_id", "first")
+    sequences = queried.to_dict()
 
-        def overlap(x, y):
-            return _nanmean([_jaccard_first(queried[i], queried[j]) for i, j in zip(x, y)
-                             if isinstance(i, str) and isinstance(j, str) and i in queried.index and j in queried.index])
+    def overlap(x, y):
+        return _nanmean([_jaccard_first(sequences[i], sequences[j]) for i, j in zip(x, y)
+                         if i in sequences and j in sequences])
 
-        out.append(_pairs_mean(ids, overlap))
-    return np.array(out)
+    return _per_block(wide, frame, blocks, overlap)
 
 
 def query_sequences(curves: pd.DataFrame | None) -> pd.Series | None:

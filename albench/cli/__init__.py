@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from albench.cli import check, grid, strategies
+from albench.cli import analysis, check, grid, strategies
 
 app = typer.Typer(
     name="albench",
@@ -16,6 +16,7 @@ app = typer.Typer(
 app.add_typer(grid.app, name="grid")
 strategies.install(app)
 check.install(app)
+analysis.install(app)
 
 
 def main() -> None:

@@ -1,0 +1,134 @@
+"""Stored results as tables: pandas or Dask DataFrames, and SQL through DuckDB.
+
+    import albench.results
+    res = albench.results.open("results/quick")
+    res.runs                     # pandas DataFrame, one row per run
+    res.curves                   # one row per AL cycle (active testing: per label and estimator)
+    res.sql("SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1")
+    albench.results.open("results/big", lazy=True).curves   # Dask DataFrame, read part by part
+
+Part files may differ in their columns (a grid extended later): pandas and
+Dask readers unify them by name, DuckDB reads them with ``union_by_name``;
+a column missing from a part reads as null. Curves parts whose runs part was
+never written (a crash between the two) are left out, as in the store.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from albench.store import TABLES, Store
+
+
+class ResultsError(ValueError):
+    """A results folder that cannot be read, or a query that fails; the message says why."""
+
+
+@dataclass
+class Results:
+    """The tables of one results folder (see the module docstring)."""
+
+    root: Path
+    lazy: bool = False
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def parts(self, table: str) -> list[Path]:
+        return Store(self.root).parts(table)
+
+    @property
+    def runs(self):
+        return self.table("runs")
+
+    @property
+    def curves(self):
+        return self.table("curves")
+
+    def table(self, name: str):
+        """``runs`` or ``curves`` as a pandas DataFrame (a Dask DataFrame when lazy); read once."""
+        if name not in TABLES:
+            raise ResultsError(f"unknown table '{name}'; tables: {', '.join(TABLES)}")
+        if name not in self._cache:
+            files = self.parts(name)
+            self._cache[name] = _dask_frame(files) if self.lazy else Store(self.root).read(name)
+        return self._cache[name]
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run one SQL query over the tables ``runs`` and ``curves`` and return its rows."""
+        import duckdb
+
+        with connect(self) as con:
+            try:
+                relation = con.sql(query)
+                return relation.df() if relation is not None else pd.DataFrame()
+            except duckdb.Error as exc:
+                raise ResultsError(sql_error_line(exc)) from None
+
+
+def open(path: str | os.PathLike, lazy: bool = False) -> Results:  # noqa: A001  (albench.results.open)
+    """The results folder ``path`` (``results/<grid>``); raises ResultsError if it holds no runs.
+
+    ``lazy=True`` gives Dask DataFrames for results larger than memory:
+    one partition per part file, integer and boolean columns as pandas'
+    nullable dtypes so that every partition agrees on its types.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise ResultsError(f"no results folder at {root}")
+    if not Store(root).parts("runs"):
+        raise ResultsError(f"no runs stored in {root} (expected {root / 'runs'}/part-*.parquet)")
+    return Results(root, lazy)
+
+
+def connect(results: Results):
+    """An in-memory DuckDB connection with one view per table, reading the part files in place."""
+    import duckdb
+
+    con = duckdb.connect()
+    for table in TABLES:
+        files = results.parts(table)
+        if files:
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+    return con
+
+
+def sql_error_line(exc: Exception) -> str:
+    """DuckDB's message without its multi-line context."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+# Dask: one partition per part file, each conformed to the schema of all parts.
+_NULLABLE = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype(),
+             pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=_NULLABLE.get)
+
+
+def _read_conformed(path: Path, schema: pa.Schema) -> pd.DataFrame:
+    table = pq.read_table(path)
+    columns = [table[f.name].cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type)
+               for f in schema]
+    return _to_pandas(pa.Table.from_arrays(columns, schema=schema))
+
+
+def _dask_frame(files: list[Path]):
+    import dask
+    import dask.dataframe as dd
+
+    # pandas already reads strings as its own string dtype; Dask's conversion would
+    # also turn the list columns (queried indices) into strings in the metadata
+    with dask.config.set({"dataframe.convert-string": False}):
+        if not files:
+            return dd.from_pandas(pd.DataFrame(), npartitions=1)
+        schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        return dd.from_map(_read_conformed, files, schema=schema, meta=_to_pandas(schema.empty_table()),
+                           enforce_metadata=False)
