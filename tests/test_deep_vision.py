@@ -195,3 +195,20 @@ def test_image_data_set_in_an_al_run_with_the_cnn(tmp_path, monkeypatch):
         "strategy": "entropy", "batch_size": 4, "budget": 2}})
     result = al_loop.run(next(grid.specs()))
     assert result.summary["n_features"] == 784 and result.summary["n_labelled_final"] == 3 + 8
+
+
+def test_grid_run_without_the_files_prints_the_root_and_the_download_option(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from albench.cli import app
+
+    grid = tmp_path / "mnist.yaml"
+    grid.write_text("name: mnist\nkind: al\nparams:\n  dataset: {name: mnist, n_samples: 40}\n"
+                    "  learner: {name: torch_cnn, epochs: 1}\n  strategy: random\n  budget: 1\n")
+    monkeypatch.setenv("ALBENCH_DATA", str(tmp_path / "empty"))
+    result = CliRunner().invoke(app, ["grid", "run", str(grid), "--out", str(tmp_path / "res"), "-q"])
+    out = " ".join(result.output.split())  # the console wraps long lines
+    assert result.exit_code == 0 and "1 failed" in out, out  # a failed run is a row; the grid goes on
+    assert "error in 1 run(s): FileNotFoundError: MNIST not found" in out, out
+    assert str(tmp_path / "empty" / "MNIST" / "raw") in out.replace(" ", "")  # a long path may be folded
+    assert "download: true" in out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import typer
@@ -54,7 +55,7 @@ def _bar(quiet: bool) -> Progress:
 @app.command("run")
 def run(
     file: Path = typer.Argument(..., help="Grid YAML file."),
-    out: Path = typer.Option(None, "--out", help="Results folder [default: results/<grid name>]."),
+    out: Path = typer.Option(None, "--out", help="Results folder.", show_default="results/<grid name>"),
     workers: int = typer.Option(
         None, "--workers", "-w", min=0, show_default=False,
         help="Run on a new local Dask cluster of this many worker processes. 0: run in this "
@@ -94,7 +95,11 @@ def run(
         def on_start(n_todo: int, n_skipped: int) -> None:
             bar.update(task, total=n_todo)
 
+        errors: Counter[str] = Counter()  # distinct error messages of this call's failed runs
+
         def tick(row: dict) -> None:
+            if row["status"] == "error":
+                errors[str(row.get("error"))] += 1
             fields = bar.tasks[task].fields
             bar.update(task, advance=1, failed=fields["failed"] + (row["status"] == "error"),
                        timed_out=fields["timed_out"] + (row["status"] == "timeout"))
@@ -117,6 +122,8 @@ def run(
             fail("interrupted; finished runs are stored: run the same command again to finish the grid",
                  code=130)
     console.print(summary.line())
+    for message, count in errors.most_common(3):  # e.g. a missing data root fails every run alike
+        console.print(f"  error in {count} run(s): {message}", markup=False, highlight=False)
     if not quiet:
         runs = store.read("runs")
         if not runs.empty and grid.kind == "at":
