@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from albench import datasets, deadline
@@ -46,10 +45,23 @@ def initial_indices(y_pool: np.ndarray, initial_size, gen: np.random.Generator) 
 
 
 def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Accuracy, macro and weighted F1, equal to scikit-learn's to the last bit.
+
+    Computed from one pass of counts over the labels present in either array
+    (scikit-learn's ``labels``; ``zero_division`` cannot arise for them) with
+    scikit-learn's own arithmetic: its ``f1_score`` costs about 4 ms a call
+    on small test sets, which made evaluation most of a fast run's time.
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+    t, p = codes[: len(y_true)], codes[len(y_true):]
+    true_sum, pred_sum = np.bincount(t, minlength=len(labels)), np.bincount(p, minlength=len(labels))
+    hit = t == p
+    f1 = 2.0 * np.bincount(t[hit], minlength=len(labels)) / (true_sum + pred_sum)
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+        "accuracy": float(np.mean(hit)),
+        "macro_f1": float(np.mean(f1)),
+        "weighted_f1": float(np.average(f1, weights=true_sum)),
     }
 
 

@@ -18,8 +18,13 @@ scheduler and a stopped client loses little work.
 
 Failures: a run that raises or times out is a row (``albench.execute``). A
 worker that dies has its tasks rerun by Dask elsewhere; a task whose workers
-keep dying is split into single runs, and a single run that still kills its
-worker becomes an error row. A run arriving twice is stored once.
+keep dying is split into single runs. Dask blames every task a dying worker
+held, so a single run that still fails is tried once more at the end, with no
+other task on the cluster: only a run that kills its worker even then becomes
+an error row. A run arriving twice is stored once. When the
+client loses its scheduler, Dask cancels every task and tries to reconnect:
+the tasks are submitted again if it succeeds; otherwise the grid stops with
+``DaskSetupError`` after writing what has finished.
 """
 
 from __future__ import annotations
@@ -117,8 +122,11 @@ def connect(workers: int | None = None, scheduler: str | None = None):
                 from albench.dask_plugins import IgnoreInterrupts
 
                 with _interrupts_ignored():
+                    # no dashboard; the scheduler's HTTP endpoint (health checks) on any free
+                    # loopback port, so a second cluster never warns that port 8787 is taken
                     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                            dashboard_address=None, silence_logs=logging.ERROR,
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                            plugins=(IgnoreInterrupts(),))
                     client = Client(cluster)
         check_workers(client)
@@ -195,8 +203,25 @@ def data_key(spec: RunSpec) -> str:
 
 def _lost_row(spec: RunSpec, grid_name: str, error: BaseException) -> tuple[dict, list[dict]]:
     row = base_row(spec, grid_name)
-    row.update(status="error", error=f"the worker running it kept dying ({type(error).__name__}: {error})")
+    what = ("the worker running it kept dying, also with no other run on the cluster"
+            if type(error).__name__ == "KilledWorker" else "its task failed")
+    row.update(status="error", error=f"{what} ({type(error).__name__}: {error})")
     return finish_row(row, now(), time.perf_counter()), []
+
+
+def _reconnected(client) -> bool:
+    """Wait while the client tries to reach its scheduler again (Dask gives up after its timeout)."""
+    from dask.utils import parse_timedelta
+
+    give_up = time.monotonic() + parse_timedelta(CONNECT_TIMEOUT) + 10
+    while client.status == "connecting" and time.monotonic() < give_up:
+        time.sleep(0.1)
+    return client.status == "running"
+
+
+def _error_of(result) -> BaseException:
+    """The exception of a failed future as ``as_completed(raise_errors=False)`` hands it over."""
+    return result[1] if isinstance(result, tuple) else result
 
 
 def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = False,
@@ -212,6 +237,8 @@ def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = Fals
     queue = deque(sorted(todo, key=data_key))  # stable: grid order within a data set
     sizer, threads = TaskSizer(task_s), _Threads(client)
     running: dict = {}  # future -> its specs
+    suspects: deque = deque()  # single runs whose worker died: killers, or runs that shared its death
+    tried_alone: set[str] = set()
     token, serial = uuid.uuid4().hex[:8], itertools.count()
     done = as_completed(with_results=True, raise_errors=False)
 
@@ -225,6 +252,10 @@ def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = Fals
         while queue and len(running) < window:
             n = sizer.size(len(queue), threads())
             submit([queue.popleft() for _ in range(n)])
+        if not queue and not running and suspects:  # alone on the cluster, a run can only kill its own worker
+            spec = suspects.popleft()
+            tried_alone.add(spec.run_id)
+            submit([spec])
 
     try:
         refill()
@@ -234,16 +265,22 @@ def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = Fals
                 for row, curves in result:
                     recorder.add(row, curves)
                     sizer.observe(row["total_s"])
+            elif future.status == "cancelled":  # not by us: the client lost its scheduler
+                if not _reconnected(client):
+                    raise DaskSetupError("lost the connection to the Dask scheduler; finished runs are stored: "
+                                         "run the same command again to finish the grid")
+                submit(specs)
             elif len(specs) > 1:  # its workers kept dying: find the run that kills them
                 for spec in specs:
                     submit([spec])
+            elif type(_error_of(result)).__name__ == "KilledWorker" and specs[0].run_id not in tried_alone:
+                suspects.append(specs[0])  # Dask blames every task its dying worker held
             else:
-                error = result[1] if isinstance(result, tuple) else result
-                recorder.add(*_lost_row(specs[0], ctx.grid_name, error))
+                recorder.add(*_lost_row(specs[0], ctx.grid_name, _error_of(result)))
             del future, result
             refill()
     finally:
-        with _quiet_logs():
+        with _quiet_logs(), suppress(Exception):  # a closed client refuses to cancel
             for future in running:
                 future.cancel()
         recorder.close()

@@ -42,11 +42,12 @@ def goal_met(value, goal: str) -> bool | None:
 
 def normalise(name: str, figures: dict, quick: bool) -> dict:
     """Every figure as a record with a value, a reproducing command and, given a goal, ``met``."""
-    default_command = f"python -m benchmarks --only {name}" + (" --quick" if quick else "")
     out = {}
     for key, fig in figures.items():
         record = dict(fig) if isinstance(fig, dict) and "value" in fig else {"value": fig}
-        record.setdefault("command", default_command)
+        record.setdefault("command", f"python -m benchmarks --only {name}")
+        if quick and "--quick" not in record["command"]:
+            record["command"] += " --quick"
         if "goal" in record:
             record["met"] = goal_met(record["value"], record["goal"])
         record.update(module=f"bench_{name}", quick=quick)
@@ -54,19 +55,43 @@ def normalise(name: str, figures: dict, quick: bool) -> dict:
     return out
 
 
+def _text(value) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else json.dumps(value)
+
+
+def _leaves(value, path=()) -> list[tuple[tuple, dict]]:
+    """(row path, {column: value}) of a nested dict; a flat dict is one column of rows."""
+    if all(not isinstance(v, dict) for v in value.values()):
+        return [((*path, k), {"value": v}) for k, v in value.items()] if not path else [(path, value)]
+    return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
+
+
 def show(figures: dict) -> None:
+    """Figures by strategy and pool size in one table each, then every plain figure in one table."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="albench benchmarks")
+    console = Console(width=max(Console().width, 120), highlight=False)
+    plain = Table(title="albench benchmarks")
     for col in ("figure", "value", "goal", "met", "command"):
-        table.add_column(col, overflow="fold")
+        plain.add_column(col, overflow="fold")
     for key, rec in figures.items():
-        value = rec["value"]
-        text = f"{value:.3f}" if isinstance(value, float) else json.dumps(value)
-        met = {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[rec.get("met")]
-        table.add_row(key, text, rec.get("goal", ""), met, rec["command"])
-    Console().print(table)
+        if not isinstance(rec["value"], dict):
+            met = {True: "[green]yes[/]", False: "[red]no[/]", None: ""}[rec.get("met")]
+            plain.add_row(key, _text(rec["value"]), rec.get("goal", ""), met, rec["command"])
+            continue
+        leaves = _leaves(rec["value"])
+        columns = list(dict.fromkeys(c for _, row in leaves for c in row))
+        table = Table()
+        table.add_column("")
+        for col in columns:
+            table.add_column(str(col), justify="right")
+        for path, row in leaves:
+            table.add_row(" / ".join(map(str, path)), *(_text(row[c]) if c in row else "" for c in columns))
+        console.print(f"\n[bold]{escape(key)}[/]: {escape(rec.get('definition', ''))}  ({escape(rec['command'])})")
+        console.print(table)
+    console.print(plain)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,10 +1,12 @@
-"""Native strategies against their modAL twins: query time on the same model and pool.
+"""Native strategies against their modAL twins: query time and peak memory on the same model and pool.
 
 For each twin pair the native strategy and the ``modal.*`` adapter run on the
 same synthetic pool (``bench_strategies.make_pool``: 20 features, 4 classes,
 40 labelled points, logistic regression) at 1,000, 10,000 and 100,000 points
-(``--quick``: up to 10,000), with one BLAS thread. The figure is the ratio
-native / modAL of the median query time (below 1: native is faster). The
+(``--quick``: up to 10,000), with one BLAS thread. The figures are the ratio
+native / modAL of the median query time (below 1: native is faster), both
+times, and both peak memories (``bench_strategies.peak_memory_mb``: traced
+allocations during prepare + one query). The
 committee pairs fit the same five bootstrapped members in both (the fits are
 part of each query). Pool-only work is timed apart (``prepare_s``): it is
 where the information-density pair differs most, and modAL's dense N x N
@@ -24,7 +26,7 @@ import json
 import sys
 
 from benchmarks import figure
-from benchmarks.bench_strategies import make_pool, time_query
+from benchmarks.bench_strategies import make_pool, peak_memory_mb, time_query
 
 COMMAND = "python -m benchmarks --only modal"
 MODAL_DENSITY = {"base": "least_confident", "similarity": "euclidean", "n_neighbors": None}
@@ -47,35 +49,41 @@ def measure(sizes: list[int], repeats: int) -> list[dict]:
         for native, params, twin, max_n in TWINS:
             if max_n is not None and n > max_n:
                 continue
+            twin_params = {"max_pool": max_n} if max_n else None
             ours = time_query(native, pool, params, repeats=repeats)
-            theirs = time_query(twin, pool, {"max_pool": max_n} if max_n else None, repeats=repeats)
-            rows.append({"native": native, "modal": twin, "n_pool": n,
+            theirs = time_query(twin, pool, twin_params, repeats=repeats)
+            rows.append({"pair": f"{native} / {twin}", "n_pool": n,
                          "native_query_s": ours["query_s"], "modal_query_s": theirs["query_s"],
                          "native_prepare_s": ours["prepare_s"], "modal_prepare_s": theirs["prepare_s"],
+                         "native_peak_mb": peak_memory_mb(native, pool, params),
+                         "modal_peak_mb": peak_memory_mb(twin, pool, twin_params),
                          "ratio": ours["query_s"] / theirs["query_s"]})
+            print(f"  {rows[-1]['pair']:<50} N={n:>7,}  query ratio {rows[-1]['ratio']:.3f}", file=sys.stderr,
+                  flush=True)
     return rows
+
+
+def by_pair(rows: list[dict], key: str, digits: int) -> dict:
+    """{pair: {pool size: value}} of one column."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["pair"], {})[str(r["n_pool"])] = round(r[key], digits)
+    return out
 
 
 def run(quick: bool) -> dict:
     sizes = [1_000, 10_000] if quick else [1_000, 10_000, 100_000]
     time_query("modal.uncertainty", make_pool(200), repeats=1)  # import modAL (and torch) before timing
-    rows = measure(sizes, repeats=3 if quick else 5)
-
-    def by_size(key: str, digits: int) -> dict:
-        return {f"{r['native']} / {r['modal']}": {str(n): round(x[key], digits) for n in sizes
-                                                  for x in rows if x["native"] == r["native"] and x["n_pool"] == n}
-                for r in rows}
-
+    rows = measure(sizes, repeats=3 if quick else 7)
+    both = lambda key, digits: {side: by_pair(rows, f"{side}_{key}", digits) for side in ("native", "modal")}
     return {
         "modal_query_time_ratio": figure(
-            by_size("ratio", 3), COMMAND,
+            by_pair(rows, "ratio", 3), COMMAND,
             definition="native query time / modAL twin's, same model and pool, by pool size (below 1: native faster)"),
-        "modal_query_s": figure(
-            {"native": by_size("native_query_s", 5), "modal": by_size("modal_query_s", 5)}, COMMAND,
-            definition="median seconds per query (batch of 10)"),
-        "modal_prepare_s": figure(
-            {"native": by_size("native_prepare_s", 4), "modal": by_size("modal_prepare_s", 4)}, COMMAND,
-            definition="seconds of pool-only work, once per run"),
+        "modal_query_s": figure(both("query_s", 5), COMMAND, definition="median seconds per query (batch of 10)"),
+        "modal_prepare_s": figure(both("prepare_s", 4), COMMAND, definition="seconds of pool-only work, once per run"),
+        "modal_peak_mb": figure(both("peak_mb", 2), COMMAND,
+                                definition="traced peak (MiB) of prepare + one query, by pool size"),
         "modal_pairs_faster_native": figure(
             sum(r["ratio"] < 1 for r in rows) / len(rows), COMMAND,
             definition="share of (pair, pool size) cells where the native strategy queries faster"),

@@ -151,7 +151,7 @@ def run(quick: bool) -> dict:
     rows = []
     for n in sizes:
         pool = make_pool(n)
-        repeats = 3 if n <= 10_000 else 2
+        repeats = 3 if quick else (7 if n <= 10_000 else 3)  # a median of more cycles where they are cheap
         for name, params in NATIVE.items():
             row = {"strategy": name, "n_pool": n, **time_query(name, pool, params, repeats=repeats)}
             row["peak_mb"] = peak_memory_mb(name, pool, params)

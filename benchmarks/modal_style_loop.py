@@ -3,7 +3,9 @@
 Each cycle refits the learner on a training set grown with ``np.vstack``,
 calls ``predict_proba`` over the whole pool (labelled points included, then
 masked), ranks the candidates with a full ``argsort``, evaluates on the test
-split and appends a row to a CSV file. It uses the same data, split, start
+split with scikit-learn's metrics and appends a row to a CSV file. Information
+density is recomputed at every query from the dense pool x pool distance
+matrix, as modAL's ``information_density`` does inside a query function. It uses the same data, split, start
 set, learner seed and random stream as albench's runner, and breaks score ties
 the same way (a random permutation, then a stable sort), so both must pick the
 same indices: ``run`` returns them for that check.
@@ -15,7 +17,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, pairwise_distances
 
 from albench import datasets
 from albench.al_loop import initial_indices, split_indices
@@ -37,6 +39,19 @@ def uncertainty(name: str, proba: np.ndarray) -> np.ndarray:
     raise ValueError(f"no modAL-style twin for strategy {name!r}")
 
 
+# the only information_density the loop has a twin of: modAL's definition
+DENSITY = {"beta": 1.0, "base": "least_confident", "similarity": "euclidean", "n_neighbors": None}
+
+
+def scores(strategy: dict, proba: np.ndarray, X_pool: np.ndarray) -> np.ndarray:
+    if strategy["name"] != "information_density":
+        return uncertainty(strategy["name"], proba)
+    if {**DENSITY, **strategy["params"]} != DENSITY:
+        raise ValueError(f"no modAL-style twin for information_density with {strategy['params']}")
+    density = (1 / (1 + pairwise_distances(X_pool, X_pool))).mean(axis=1)  # modAL's information_density
+    return uncertainty("least_confident", proba) * density
+
+
 def run(p: dict, csv_path: Path, run_name: str) -> list[list[int]]:
     """One AL run with the hyperparameters ``p`` (a RunSpec's params); the picked data-set rows per cycle."""
     data = datasets.load(p["dataset"]["name"], p["dataset"]["params"])
@@ -48,7 +63,7 @@ def run(p: dict, csv_path: Path, run_name: str) -> list[list[int]]:
     stream_keys = (*data_keys, p["start_point"], p["seed"])
     model = make_learner(p["learner"]["name"], p["learner"]["params"],
                          random_state=int_seed("learner", *stream_keys))
-    strategy, gen = p["strategy"]["name"], rng("strategy", *stream_keys)
+    strategy, gen = p["strategy"], rng("strategy", *stream_keys)
 
     X_train, y_train = X_pool[start], y_pool[start]
     labelled = np.zeros(len(y_pool), dtype=bool)
@@ -65,13 +80,13 @@ def run(p: dict, csv_path: Path, run_name: str) -> list[list[int]]:
         if cycle == p["budget"] or len(candidates) == 0:
             break
         k = min(p["batch_size"], len(candidates))
-        if strategy == "random":
+        if strategy["name"] == "random":
             idx = gen.choice(candidates, size=k, replace=False)
         else:
-            scores = uncertainty(strategy, model.predict_proba(X_pool))
-            scores[labelled] = -np.inf
+            score = scores(strategy, model.predict_proba(X_pool), X_pool)
+            score[labelled] = -np.inf
             perm = gen.permutation(len(candidates))
-            idx = candidates[perm[np.argsort(-scores[candidates][perm], kind="stable")[:k]]]
+            idx = candidates[perm[np.argsort(-score[candidates][perm], kind="stable")[:k]]]
         X_train = np.vstack([X_train, X_pool[idx]])
         y_train = np.concatenate([y_train, y_pool[idx]])
         labelled[idx] = True

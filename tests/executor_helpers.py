@@ -26,9 +26,12 @@ class Raises(Strategy):
         raise ValueError("broken on purpose")
 
 
-@register("test_sleeps", "sleeps `seconds` inside every query, then picks like random")
+@register("test_sleeps", "sleeps `seconds` inside every query (touching the file `touch` first, if given), "
+                        "then picks like random")
 class Sleeps(Strategy):
     def query(self, state, batch_size, rng):
+        if self.params.get("touch"):  # tells a test that the grid is under way
+            open(self.params["touch"], "a").close()
         time.sleep(float(self.params["seconds"]))
         return rng.choice(state.unlabelled, size=min(batch_size, len(state.unlabelled)), replace=False)
 
@@ -74,11 +77,11 @@ def tiny_grid_doc(name: str = "tiny", datasets=("iris", "wine"), seeds: int = 2)
         "batch_size": [1, 5], "budget": 4, "seed": {"range": [0, seeds]}}}
 
 
-def sleepy_grid_doc(name: str, n_seeds: int, seconds: float, budget: int = 10) -> dict:
-    """Runs of predictable length: `budget` queries that each sleep `seconds`."""
+def sleepy_grid_doc(name: str, n_seeds: int, seconds: float, budget: int = 10, touch: Path | None = None) -> dict:
+    """Runs of predictable length: `budget` queries that each sleep `seconds` (and touch `touch`)."""
+    strategy = {"name": "test_sleeps", "seconds": seconds, **({"touch": str(touch)} if touch else {})}
     return {"name": name, "kind": "al", "params": {
-        "dataset": "iris", "learner": "gnb", "strategy": {"name": "test_sleeps", "seconds": seconds},
-        "budget": budget, "seed": {"range": [0, n_seeds]}}}
+        "dataset": "iris", "learner": "gnb", "strategy": strategy, "budget": budget, "seed": {"range": [0, n_seeds]}}}
 
 
 def run_ids(grid_path: Path) -> set[str]:

@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from albench.dask_executor import TaskSizer, connect, run_grid_dask
 from albench.execute import run_grid
 from albench.spec import grid_from_dict, load_grid
 from albench.store import Store
-from executor_helpers import results, run_ids, tiny_grid_doc, write_grid
+from executor_helpers import registry_restored, results, run_ids, sleepy_grid_doc, tiny_grid_doc, write_grid
 
 DASK = str(Path(sys.executable).parent / "dask")
 
@@ -74,24 +75,29 @@ def _free_port() -> int:
 
 @pytest.fixture
 def scheduler_address(tmp_path):
-    """A scheduler and one worker started as a user would, on loopback."""
+    """A scheduler and two worker processes started as a user would, on loopback; yielded once connected."""
+    from distributed import Client
+
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"
     log = open(tmp_path / "cluster.log", "w")
     procs = [subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               stdout=log, stderr=log)]
     try:
-        procs.append(subprocess.Popen([DASK, "worker", address, "--nworkers", "1", "--nthreads", "1",
+        procs.append(subprocess.Popen([DASK, "worker", address, "--nworkers", "2", "--nthreads", "1",
                                        "--no-dashboard"], stdout=log, stderr=log))
-        yield address
+        with Client(address, timeout="120s") as c:  # a loaded machine can take a while to start them
+            c.wait_for_workers(2, timeout=120)
+        yield address, procs[0]
     finally:
-        for p in reversed(procs):  # the worker first; its processes exit with their nanny
+        for p in reversed(procs):  # the workers first; their processes exit with their nanny
             p.kill()
             p.wait()
         log.close()
 
 
-def test_runs_on_a_scheduler_given_by_address_or_by_dask_config(tmp_path, scheduler_address):
+def test_runs_on_a_scheduler_given_by_address_or_by_dask_config(tmp_path, scheduler_address, monkeypatch):
+    scheduler_address, scheduler = scheduler_address
     grid_path = write_grid(tmp_path, tiny_grid_doc(datasets=["wine"], seeds=1))
     cli = CliRunner()
     by_flag = cli.invoke(app, ["grid", "run", str(grid_path), "--scheduler", scheduler_address,
@@ -101,6 +107,7 @@ def test_runs_on_a_scheduler_given_by_address_or_by_dask_config(tmp_path, schedu
     with dask.config.set({"scheduler-address": scheduler_address}):  # no flag: Dask's own setting
         by_config = cli.invoke(app, ["grid", "run", str(grid_path), "--out", str(tmp_path / "config"), "-q"])
     assert by_config.exit_code == 0, by_config.output
+    assert "8 done, 0 skipped" in by_config.output
     runs, curves = results(tmp_path / "flag")
     assert set(runs["run_id"]) == run_ids(grid_path)
     assert (runs["status"] == "ok").all()
@@ -108,7 +115,35 @@ def test_runs_on_a_scheduler_given_by_address_or_by_dask_config(tmp_path, schedu
     # and the same rows as in this process
     local = cli.invoke(app, ["grid", "run", str(grid_path), "--workers", "0", "--out", str(tmp_path / "local"), "-q"])
     assert local.exit_code == 0, local.output
-    pd.testing.assert_frame_equal(results(tmp_path / "local")[1], curves)
+    local_runs, local_curves = results(tmp_path / "local")
+    pd.testing.assert_frame_equal(local_runs, runs)
+    pd.testing.assert_frame_equal(local_curves, curves)
+
+    # the scheduler goes away mid-grid: a short error once Dask gives up reconnecting, finished runs kept
+    started = tmp_path / "started"
+    sleepy = write_grid(tmp_path / "sleepy", sleepy_grid_doc("lost", n_seeds=40, seconds=0.03, touch=started),
+                        plugin=True)
+
+    def kill_the_scheduler_once_runs_are_under_way():
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        scheduler.kill()
+
+    killer = threading.Thread(target=kill_the_scheduler_once_runs_are_under_way, daemon=True)
+    killer.start()
+    monkeypatch.setattr(dask_executor, "CONNECT_TIMEOUT", "3s")  # how long the client tries to reconnect
+    with registry_restored():
+        lost = cli.invoke(app, ["grid", "run", str(sleepy), "--scheduler", scheduler_address,
+                                "--out", str(tmp_path / "lost"), "-q"])
+        all_ids = run_ids(sleepy)
+    killer.join()
+    assert lost.exit_code == 2, lost.output
+    assert "lost the connection to the Dask scheduler" in lost.output and "Traceback" not in lost.output
+    store = Store(tmp_path / "lost")
+    assert store.finished() < all_ids  # some, maybe none, and never all
+    assert not store.finished(statuses=("error", "timeout"))  # no run is blamed for the lost scheduler
 
 
 def test_bad_executor_options_are_short_errors(tmp_path, monkeypatch):

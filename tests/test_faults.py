@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import dask
+import distributed  # noqa: F401  (its config defaults must exist before dask.config.set restores them)
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -23,9 +24,10 @@ from albench.store import Store
 from executor_helpers import registry_restored, run_ids, sleepy_grid_doc, write_grid
 
 ALBENCH = str(Path(sys.executable).parent / "albench")
-LIMIT_S = 5.0
-SLOW = {"name": "test_sleeps", "seconds": 0.3}  # 20 queries: 6 s, stopped between cycles at 5 s
+LIMIT_S = 3.0
+SLOW = {"name": "test_sleeps", "seconds": 0.2}  # 20 queries: 4 s, stopped between cycles at 3 s
 STUCK = {"name": "test_sleeps", "seconds": 120}  # one query that never ends in time: killed
+FAULTS = ["random", "test_raises", SLOW, STUCK, "test_kills_process"]
 
 
 def faults_doc(strategies) -> dict:
@@ -47,12 +49,13 @@ def client():
 
 def _by_strategy(root: Path) -> dict:
     runs = Store(root).read("runs")
+    assert runs["run_id"].is_unique
     return {(r.strategy, r.strategy_params): r for r in runs.itertuples()}
 
 
 def check_fault_rows(root: Path) -> None:
     rows = _by_strategy(root)
-    assert len(rows) == 4
+    assert len(rows) == 5
     assert rows["random", "{}"].status == "ok"
     raised = rows["test_raises", "{}"]
     assert raised.status == "error" and raised.error == "ValueError: broken on purpose"
@@ -60,45 +63,41 @@ def check_fault_rows(root: Path) -> None:
     stuck = rows["test_sleeps", '{"seconds": 120}']
     assert stuck.status == "timeout" and stuck.error.startswith("killed after")
     assert LIMIT_S <= stuck.total_s < LIMIT_S + grace_s(LIMIT_S) + 5
-    slow = rows["test_sleeps", '{"seconds": 0.3}']
+    slow = rows["test_sleeps", '{"seconds": 0.2}']
     assert slow.status == "timeout" and slow.error.startswith("stopped after")
     assert LIMIT_S <= slow.total_s < LIMIT_S + 2
+    killer = rows["test_kills_process", "{}"]
+    assert killer.status == "error" and "died (signal 9" in killer.error
     curves = Store(root).read("curves")
     assert set(curves["run_id"]) == {rows["random", "{}"].run_id}  # failed runs leave no curves
 
 
-def test_a_run_that_raises_or_overstays_is_recorded_as_such_in_process(tmp_path):
-    grid_path = write_grid(tmp_path, faults_doc(["random", "test_raises", STUCK, SLOW]), plugin=True)
+def test_runs_that_raise_overstay_or_kill_their_process_are_recorded_as_such_in_process(tmp_path):
+    grid_path = write_grid(tmp_path, faults_doc(FAULTS), plugin=True)
     summary = run_grid(load_grid(grid_path), Store(tmp_path / "out"))
-    assert (summary.done, summary.failed, summary.timed_out) == (1, 1, 2)
+    assert (summary.done, summary.failed, summary.timed_out) == (1, 2, 2)
     check_fault_rows(tmp_path / "out")
 
     # --rerun-failed with a longer --timeout: the slow run now finishes, the broken one fails again,
-    # and the stuck run (not in this grid file) keeps its row
+    # and the failed runs that are not in this grid file keep their rows
     rerun_path = write_grid(tmp_path, faults_doc(["random", "test_raises", SLOW]), name="rerun.yaml", plugin=True)
     result = CliRunner().invoke(app, ["grid", "run", str(rerun_path), "--out", str(tmp_path / "out"),
                                       "--rerun-failed", "--timeout", "60", "-q"])
     assert result.exit_code == 0, result.output
     assert "1 done, 1 skipped (already stored), 1 failed, 0 timed out" in result.output
     rows = _by_strategy(tmp_path / "out")
-    assert len(rows) == 4 and Store(tmp_path / "out").read("runs")["run_id"].is_unique
-    assert rows["test_sleeps", '{"seconds": 0.3}'].status == "ok"
+    assert len(rows) == 5
+    assert rows["test_sleeps", '{"seconds": 0.2}'].status == "ok"
+    assert rows["test_raises", "{}"].status == "error"
     assert rows["test_sleeps", '{"seconds": 120}'].status == "timeout"
+    assert rows["test_kills_process", "{}"].status == "error"
 
 
-def test_a_run_that_raises_or_overstays_is_recorded_as_such_on_dask(tmp_path, client):
-    grid_path = write_grid(tmp_path, faults_doc(["random", "test_raises", STUCK, SLOW]), plugin=True)
+def test_runs_that_raise_overstay_or_kill_their_process_are_recorded_as_such_on_dask(tmp_path, client):
+    grid_path = write_grid(tmp_path, faults_doc(FAULTS), plugin=True)
     summary = run_grid_dask(load_grid(grid_path), Store(tmp_path / "out"), client)
-    assert (summary.done, summary.failed, summary.timed_out) == (1, 1, 2)
+    assert (summary.done, summary.failed, summary.timed_out) == (1, 2, 2)
     check_fault_rows(tmp_path / "out")
-
-
-def test_a_run_that_kills_its_process_is_an_error_row_and_the_grid_goes_on(tmp_path):
-    grid_path = write_grid(tmp_path, faults_doc(["test_kills_process", "random"]), plugin=True)
-    summary = run_grid(load_grid(grid_path), Store(tmp_path / "out"))
-    assert (summary.done, summary.failed) == (1, 1)
-    killer = _by_strategy(tmp_path / "out")["test_kills_process", "{}"]
-    assert killer.status == "error" and "died (signal 9" in killer.error
 
 
 def test_a_run_that_keeps_killing_its_worker_becomes_an_error_row(tmp_path):
@@ -133,33 +132,67 @@ def test_a_worker_killed_mid_grid_loses_no_run(tmp_path, client):
     assert not curves.duplicated(["run_id", "cycle"]).any()
 
 
-def test_client_killed_mid_grid_then_resumed_stores_every_run_once(tmp_path):
-    grid_path = write_grid(tmp_path, sleepy_grid_doc("killclient", n_seeds=80, seconds=0.03), plugin=True)
-    out, total = tmp_path / "out", 80
+def _wait_for(condition, what: str, proc: subprocess.Popen, log: Path, limit_s: float = 180) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert proc.poll() is None, f"the client exited before {what}:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"no {what} within {limit_s:g} s"
+        time.sleep(0.05)
+
+
+def _parts(out: Path) -> set[str]:
+    return {p.name for p in (out / "runs").glob("part-*.parquet")}
+
+
+def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_run_once(tmp_path):
+    started = tmp_path / "started"  # touched by every query: the grid is under way
+    grid_path = write_grid(tmp_path, sleepy_grid_doc("stopclient", n_seeds=80, seconds=0.03, touch=started),
+                           plugin=True)
+    out, total, log = tmp_path / "out", 80, tmp_path / "client.log"
     command = [ALBENCH, "grid", "run", str(grid_path), "--workers", "2", "--out", str(out), "-q"]
-    with open(tmp_path / "first.log", "w") as log:
-        first = subprocess.Popen(command, stdout=log, stderr=log)
+
+    def launch() -> subprocess.Popen:
+        # its own process group, as a shell job: Ctrl-C in a terminal reaches the client and its workers
+        with open(log, "w") as f:
+            return subprocess.Popen(command, stdout=f, stderr=f, start_new_session=True)
+
+    # 1. Ctrl-C once runs are under way: a short message, exit status 130, the finished runs stored
+    first = launch()
     try:
-        deadline = time.monotonic() + 180
-        while not list((out / "runs").glob("part-*.parquet")):  # a batch is written every 10 s
-            assert first.poll() is None, (tmp_path / "first.log").read_text()
-            assert time.monotonic() < deadline, "no batch written in time"
-            time.sleep(0.1)
+        _wait_for(started.exists, "query", first, log)
+        time.sleep(1.0)
         cluster = psutil.Process(first.pid).children(recursive=True)
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+        os.killpg(first.pid, signal.SIGINT)
+        assert first.wait(timeout=60) == 130, log.read_text()
     finally:
         if first.poll() is None:
-            first.kill()
-    stored = Store(out).finished()
-    assert 0 < len(stored) < total, "the client was not stopped mid-grid"
-    _, alive = psutil.wait_procs(cluster, timeout=30)  # the local cluster goes with its client
-    assert not alive
+            os.killpg(first.pid, signal.SIGKILL)
+    assert log.read_text().strip().splitlines() == [  # and nothing else: no traceback, no log noise
+        "error: interrupted; finished runs are stored: run the same command again to finish the grid"]
+    assert not psutil.wait_procs(cluster, timeout=30)[1]  # the cluster closed with its client
+    after_ctrl_c = Store(out).finished()
+    assert len(after_ctrl_c) < total
 
+    # 2. kill -9 once a batch of this second attempt is written (every 10 s): nothing is flushed
+    parts_before = _parts(out)
+    second = launch()
+    try:
+        _wait_for(lambda: _parts(out) - parts_before, "new batch", second, log)
+        cluster = psutil.Process(second.pid).children(recursive=True)
+        second.send_signal(signal.SIGKILL)
+        second.wait()
+    finally:
+        if second.poll() is None:
+            second.kill()
+    stored = Store(out).finished()
+    assert after_ctrl_c < stored and len(stored) < total, "the client was not killed mid-grid"
+    assert not psutil.wait_procs(cluster, timeout=30)[1]  # the local cluster goes with its client
+
+    # 3. the same command finishes the grid: every run once, no noise at shutdown
     resumed = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert f"{total - len(stored)} done, {len(stored)} skipped" in resumed.stdout
-    assert "Traceback" not in resumed.stderr
+    assert "Traceback" not in resumed.stderr and not resumed.stderr.strip(), resumed.stderr
     runs, curves = Store(out).read("runs"), Store(out).read("curves")
     assert runs["run_id"].is_unique and set(runs["run_id"]) == run_ids(grid_path)
     assert (runs["status"] == "ok").all()
