@@ -19,7 +19,7 @@ OUT ?=
 STRATEGY_DIR ?= strategies
 TEST_DIR ?= tests
 
-.PHONY: help install run grid test bench analyze report query new-strategy clean
+.PHONY: help install run grid test bench analyze report query new-strategy docs clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -55,8 +55,17 @@ query: $(VENV)/.core  ## run SQL= over the tables runs and curves of RESULTS= (O
 bench: $(VENV)/.dev  ## run benchmarks/ and merge the figures into benchmarks/results.json (BENCH_ARGS=--quick)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
-test: $(VENV)/.dev  ## run the whole test suite
+test: $(VENV)/.dev  ## run the whole test suite (installs headless Chromium with apt when missing, for the report's browser test)
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	$(PY) -m pytest -q
+
+$(VENV)/.docs: $(VENV)/.core
+	$(PY) -m pip install -q -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs  ## build the API reference from the docstrings into docs/api/ (tutorial: docs/tutorial.md)
+	$(PY) -m pdoc albench --docformat markdown -o docs/api
+	@echo "API reference: docs/api/index.html"
 
 new-strategy: $(VENV)/.core  ## write strategies/NAME.py and tests/test_strategy_NAME.py from the template
 	@test -n "$(NAME)" || { echo "usage: make new-strategy NAME=my_strategy"; exit 2; }

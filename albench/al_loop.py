@@ -22,9 +22,10 @@ from albench.kinds import RunResult
 from albench.learners import AlignedClassifier, make_learner
 from albench.seeding import int_seed, rng
 from albench.spec import RunSpec
-from albench.strategy import QueryState, create_strategy
+from albench.strategy import QueryState, create_strategy, validate_batch
 
-METRICS = ("accuracy", "macro_f1", "weighted_f1")
+METRICS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
+EDGE_CYCLES = 5  # first5_/last5_: mean of the first / last five cycles after the start set
 
 
 def split_indices(y: np.ndarray, dataset: dict, split: int, test_fraction: float):
@@ -44,6 +45,16 @@ def initial_indices(y_pool: np.ndarray, initial_size, gen: np.random.Generator) 
     return gen.choice(len(y_pool), size=initial_size, replace=False)
 
 
+def _label_counts(y_true: np.ndarray, y_pred: np.ndarray):
+    """Per label present in either array (scikit-learn's ``labels``): true, predicted and hit counts."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    labels, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
+    t, p = codes[: len(y_true)], codes[len(y_true):]
+    true_sum, pred_sum = np.bincount(t, minlength=len(labels)), np.bincount(p, minlength=len(labels))
+    hit = t == p
+    return true_sum, pred_sum, np.bincount(t[hit], minlength=len(labels)), hit
+
+
 def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Accuracy, macro and weighted F1, equal to scikit-learn's to the last bit.
 
@@ -52,17 +63,22 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     scikit-learn's own arithmetic: its ``f1_score`` costs about 4 ms a call
     on small test sets, which made evaluation most of a fast run's time.
     """
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    labels, codes = np.unique(np.concatenate([y_true, y_pred]), return_inverse=True)
-    t, p = codes[: len(y_true)], codes[len(y_true):]
-    true_sum, pred_sum = np.bincount(t, minlength=len(labels)), np.bincount(p, minlength=len(labels))
-    hit = t == p
-    f1 = 2.0 * np.bincount(t[hit], minlength=len(labels)) / (true_sum + pred_sum)
+    true_sum, pred_sum, tp, hit = _label_counts(y_true, y_pred)
+    f1 = 2.0 * tp / (true_sum + pred_sum)
     return {
         "accuracy": float(np.mean(hit)),
         "macro_f1": float(np.mean(f1)),
         "weighted_f1": float(np.average(f1, weights=true_sum)),
     }
+
+
+def precision_recall(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """Macro precision and recall, equal to scikit-learn's with ``zero_division=0`` (a label never
+    predicted has precision 0, a label absent from ``y_true`` recall 0)."""
+    true_sum, pred_sum, tp, _ = _label_counts(y_true, y_pred)
+    precision = np.divide(tp, pred_sum, out=np.zeros(len(tp)), where=pred_sum > 0)
+    recall = np.divide(tp, true_sum, out=np.zeros(len(tp)), where=true_sum > 0)
+    return {"macro_precision": float(np.mean(precision)), "macro_recall": float(np.mean(recall))}
 
 
 def area_under_curve(values) -> float:
@@ -73,6 +89,21 @@ def area_under_curve(values) -> float:
     return float(np.trapezoid(values, dx=1.0) / (len(values) - 1))
 
 
+def learning_curve_summary(curves: list[dict]) -> dict[str, float | None]:
+    """Summaries of the learning curve after the start set (after the AL hyperparameter study of
+    Gonsior et al., 2025): ``auc_no_start_<m>``, the area under cycles 1.. (the start set's own score
+    left out, x scaled to [0, 1]); ``first5_<m>`` and ``last5_<m>``, the mean over the first and the
+    last ``EDGE_CYCLES`` of those cycles. None when the run made no query."""
+    after = curves[1:]
+    out: dict[str, float | None] = {}
+    for m in METRICS:
+        values = [r[m] for r in after]
+        out[f"auc_no_start_{m}"] = area_under_curve(values) if values else None
+        out[f"first5_{m}"] = float(np.mean(values[:EDGE_CYCLES])) if values else None
+        out[f"last5_{m}"] = float(np.mean(values[-EDGE_CYCLES:])) if values else None
+    return out
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     view = a.view()
     view.flags.writeable = False
@@ -80,20 +111,8 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 
 
 def check_batch(idx, labelled: np.ndarray, expected: int, strategy: str) -> np.ndarray:
-    """The strategy contract, enforced on every query."""
-    idx = np.asarray(idx, dtype=np.int64).ravel()
-    problem = None
-    if len(idx) != expected:
-        problem = f"returned {len(idx)} indices, expected {expected}"
-    elif len(np.unique(idx)) != len(idx):
-        problem = "returned the same index twice"
-    elif idx.size and (idx.min() < 0 or idx.max() >= len(labelled)):
-        problem = "returned an index outside the pool"
-    elif labelled[idx].any():
-        problem = "returned an already labelled index"
-    if problem:
-        raise RuntimeError(f"strategy '{strategy}' broke the contract: {problem}")
-    return idx
+    """The strategy contract, enforced on every query (``albench.strategy.validate_batch``)."""
+    return validate_batch(idx, labelled, expected, strategy)
 
 
 def run(spec: RunSpec) -> RunResult:
@@ -124,22 +143,32 @@ def run(spec: RunSpec) -> RunResult:
     curves = []
     for cycle in range(p["budget"] + 1):
         deadline.check()  # the executor's per-run time limit, if any
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()  # wall and CPU: a loaded machine inflates only wall
         model.fit(X_pool[labelled], y_pool[labelled])
-        t1 = time.perf_counter()
-        row = {"cycle": cycle, "n_labelled": int(labelled.sum()), **evaluate(y_test, model.predict(X_test))}
-        t2 = time.perf_counter()
-        row.update(fit_s=t1 - t0, eval_s=t2 - t1, query_s=0.0, queried=[])
+        t1, c1 = time.perf_counter(), time.process_time()
+        y_hat = model.predict(X_test)
+        row = {"cycle": cycle, "n_labelled": int(labelled.sum()), **evaluate(y_test, y_hat),
+               **precision_recall(y_test, y_hat)}
+        t2, c2 = time.perf_counter(), time.process_time()
+        row.update(fit_s=t1 - t0, eval_s=t2 - t1, query_s=0.0, fit_cpu_s=c1 - c0, eval_cpu_s=c2 - c1,
+                   query_cpu_s=0.0, queried=[])
         n_left = int((~labelled).sum())
         if cycle < p["budget"] and n_left > 0:
             k = min(p["batch_size"], n_left)
-            state = QueryState(model=model, X=X_pool, labelled=_read_only(labelled),
+            state = QueryState(model=model, X=X_pool, labelled=_read_only(labelled.copy()),  # observe sees it unchanged
                                y=_read_only(np.where(labelled, y_pool, -1)), classes=classes,
                                make_learner=fresh_learner, cycle=cycle)
+            if getattr(strategy, "needs_test_labels", False):  # an oracle baseline, never a real strategy
+                state.y_true, state.test = _read_only(y_pool), (_read_only(X_test), _read_only(y_test))
             idx = strategy.query(state, k, strategy_rng)
-            row["query_s"] = time.perf_counter() - t2
+            row["query_s"], row["query_cpu_s"] = time.perf_counter() - t2, time.process_time() - c2
+            row["n_tied"] = getattr(strategy, "last_n_tied", None)  # score strategies: did a tie decide?
             idx = check_batch(idx, labelled, k, p["strategy"]["name"])
             labelled[idx] = True
+            t3, c3 = time.perf_counter(), time.process_time()
+            strategy.observe(idx, y_pool[idx], state)  # the labels just bought (bandits learn from them)
+            row["query_s"] += time.perf_counter() - t3
+            row["query_cpu_s"] += time.process_time() - c3
             row["queried"] = pool_idx[idx].tolist()
             curves.append(row)
         else:
@@ -149,6 +178,7 @@ def run(spec: RunSpec) -> RunResult:
     summary = {
         **{f"auc_{m}": area_under_curve([r[m] for r in curves]) for m in METRICS},
         **{f"final_{m}": curves[-1][m] for m in METRICS},
+        **learning_curve_summary(curves),
         "n_queries": len(curves) - 1,
         "n_labelled_start": int(len(start)),
         "n_labelled_final": curves[-1]["n_labelled"],
@@ -158,5 +188,6 @@ def run(spec: RunSpec) -> RunResult:
         "n_features": int(data.X.shape[1]),
         "prepare_s": prepare_s,
         **{f"{phase}_s": float(sum(r[f"{phase}_s"] for r in curves)) for phase in ("fit", "query", "eval")},
+        **{f"{phase}_cpu_s": float(sum(r[f"{phase}_cpu_s"] for r in curves)) for phase in ("fit", "query", "eval")},
     }
     return RunResult(summary, curves)

@@ -24,7 +24,12 @@ other task on the cluster: only a run that kills its worker even then becomes
 an error row. A run arriving twice is stored once. When the
 client loses its scheduler, Dask cancels every task and tries to reconnect:
 the tasks are submitted again if it succeeds; otherwise the grid stops with
-``DaskSetupError`` after writing what has finished.
+``DaskSetupError`` after writing what has finished. A cluster left with no
+worker at all (their nannies gave up restarting them) stops the grid the same
+way after ``NO_WORKERS_S``, instead of waiting for ever.
+
+Large grids stream: tasks are cut from the grid's runs as they are needed,
+so the client never holds a list of every pending RunSpec.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import signal
 import threading
 import time
@@ -46,10 +52,13 @@ from albench.execute import GridRecorder, Progress, base_row, finish_row, now, r
 from albench.run_context import context_for
 from albench.spec import Grid, RunSpec
 from albench.store import Store
+from albench.table_schema import schemas_for
 
 TASK_S = 2.0  # target measured run time per task
 FIRST_TASK_RUNS = 2  # runs per task until run times have been measured
 CONNECT_TIMEOUT = "20s"
+NO_WORKERS_S = 30.0  # a cluster without any worker for this long stops the grid (a nanny restarts in seconds)
+POLL_S = 0.05  # how often the client looks for finished tasks and live workers
 QUIET_LOGGERS = ("distributed", "tornado", "asyncio")
 
 
@@ -62,6 +71,22 @@ def configured_scheduler() -> str | None:
     import dask
 
     return dask.config.get("scheduler-address", None)
+
+
+SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_HOST_PORT = re.compile(r"(?P<host>[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+
+
+def check_address(address: str) -> str:
+    """``address`` if it reads as a Dask scheduler address (``tcp://host:8786``), else ``DaskSetupError``."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    match = _HOST_PORT.fullmatch(rest)
+    if scheme not in SCHEMES or match is None or not (match["port"] is None or 0 < int(match["port"]) < 65536):
+        raise DaskSetupError(f"--scheduler: {address!r} is not a Dask scheduler address; expected "
+                             f"[{'|'.join(SCHEMES)}://]host[:port], e.g. tcp://10.0.0.5:8786")
+    return address
 
 
 @contextmanager
@@ -107,7 +132,7 @@ def connect(workers: int | None = None, scheduler: str | None = None):
     """
     from distributed import Client, LocalCluster
 
-    address = scheduler or (None if workers else configured_scheduler())
+    address = check_address(scheduler) if scheduler else (None if workers else configured_scheduler())
     if not address and not workers:
         raise DaskSetupError("no workers asked for and no Dask scheduler address configured")
     cluster = client = None
@@ -187,13 +212,19 @@ class _Threads:
 
     def __init__(self, client, every_s: float = 3.0):
         self.client, self.every_s = client, every_s
-        self.value, self.asked = 1, -math.inf
+        self.total, self.asked = 1, -math.inf
 
     def __call__(self) -> int:
+        """Threads to plan tasks for (at least one)."""
+        return max(1, self.live())
+
+    def live(self) -> int:
+        """Threads of the workers now connected (0: none left); the last answer if the scheduler cannot say."""
         if time.monotonic() - self.asked >= self.every_s:
-            self.value = max(1, sum(self.client.nthreads().values()))
             self.asked = time.monotonic()
-        return self.value
+            with suppress(OSError):  # a connection closing under us (CommClosedError): ask again later
+                self.total = sum(self.client.nthreads().values())
+        return self.total
 
 
 def data_key(spec: RunSpec) -> str:
@@ -224,21 +255,64 @@ def _error_of(result) -> BaseException:
     return result[1] if isinstance(result, tuple) else result
 
 
+class _RunQueue:
+    """The pending runs in data-set order, drawn from the grid as tasks are cut (never listed).
+
+    A grid whose outermost axis is its data set already yields its runs grouped
+    by data set; any other order is sorted once (and so listed).
+    """
+
+    def __init__(self, grid: Grid, todo):
+        self.left = len(todo)
+        ordered = next(iter(grid.axes), None) == "dataset"
+        self._runs = iter(todo) if ordered else iter(sorted(todo, key=data_key))  # stable: grid order
+
+    def __len__(self) -> int:
+        return self.left
+
+    def take(self, n: int) -> list[RunSpec]:
+        batch = list(itertools.islice(self._runs, n))
+        self.left -= len(batch)
+        return batch
+
+
+def _workerless_error(for_s: float) -> DaskSetupError:
+    return DaskSetupError(
+        f"no Dask worker left for {for_s:.0f} s: they died running this grid's tasks (a run that kills its "
+        f"worker process: os._exit, a crash in native code, memory), and none was restarted; finished runs "
+        f"are stored, runs alone on their worker when it died are stored as errors: run the same command "
+        f"again to finish the grid")
+
+
 def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = False,
                   timeout_s: float | None = None, progress: Progress | None = None,
-                  on_start: Callable[[int, int], None] | None = None, task_s: float = TASK_S):
-    """Run the grid's pending runs on ``client``'s cluster; same contract as ``execute.run_grid``."""
+                  on_start: Callable[[int, int], None] | None = None, task_s: float = TASK_S,
+                  no_workers_s: float = NO_WORKERS_S):
+    """Run the grid's pending runs on ``client``'s cluster; same contract as ``execute.run_grid``.
+
+    When the cluster has had no worker for ``no_workers_s`` seconds, the grid
+    stops with ``DaskSetupError`` after writing what finished; the single-run
+    tasks then in flight (the runs suspected of killing their workers) become
+    error rows.
+    """
+    with store.writing():
+        return _run_grid_dask(grid, store, client, rerun_failed, timeout_s, progress, on_start, task_s,
+                              no_workers_s)
+
+
+def _run_grid_dask(grid, store, client, rerun_failed, timeout_s, progress, on_start, task_s, no_workers_s):
     from distributed import as_completed
 
     t0 = time.perf_counter()
     todo, summary = start(grid, store, rerun_failed, on_start)
     ctx = context_for(grid, timeout_s)
-    recorder = GridRecorder(store, summary, progress)
-    queue = deque(sorted(todo, key=data_key))  # stable: grid order within a data set
-    sizer, threads = TaskSizer(task_s), _Threads(client)
+    recorder = GridRecorder(store, summary, progress, schemas=schemas_for(grid.kind))
+    queue = _RunQueue(grid, todo)
+    sizer, threads = TaskSizer(task_s), _Threads(client, every_s=min(3.0, no_workers_s / 3))
     running: dict = {}  # future -> its specs
     suspects: deque = deque()  # single runs whose worker died: killers, or runs that shared its death
     tried_alone: set[str] = set()
+    resubmitted: set[str] = set()  # single runs whose task failed for a reason of the cluster's, sent again once
     token, serial = uuid.uuid4().hex[:8], itertools.count()
     done = as_completed(with_results=True, raise_errors=False)
 
@@ -250,34 +324,56 @@ def run_grid_dask(grid: Grid, store: Store, client, *, rerun_failed: bool = Fals
     def refill() -> None:
         window = 2 * threads() + 1  # one running and one waiting per thread keeps workers busy
         while queue and len(running) < window:
-            n = sizer.size(len(queue), threads())
-            submit([queue.popleft() for _ in range(n)])
+            submit(queue.take(sizer.size(len(queue), threads())))
         if not queue and not running and suspects:  # alone on the cluster, a run can only kill its own worker
             spec = suspects.popleft()
             tried_alone.add(spec.run_id)
             submit([spec])
 
+    def handle(future, result) -> None:
+        specs = running.pop(future)
+        if future.status == "finished":
+            for row, curves in result:
+                recorder.add(row, curves)
+                sizer.observe(row["total_s"])
+        elif future.status == "cancelled":  # not by us: the client lost its scheduler
+            if not _reconnected(client):
+                raise DaskSetupError("lost the connection to the Dask scheduler; finished runs are stored: "
+                                     "run the same command again to finish the grid")
+            submit(specs)
+        elif len(specs) > 1:  # its workers kept dying: find the run that kills them
+            for spec in specs:
+                submit([spec])
+        elif type(_error_of(result)).__name__ == "KilledWorker" and specs[0].run_id not in tried_alone:
+            suspects.append(specs[0])  # Dask blames every task its dying worker held
+        elif type(_error_of(result)).__name__ != "KilledWorker" and specs[0].run_id not in resubmitted:
+            # run_batch never raises for a run's own failure: this is the cluster's (a finished result lost
+            # with the worker that held it, when another run killed that worker), so run it once more
+            resubmitted.add(specs[0].run_id)
+            submit(specs)
+        else:
+            recorder.add(*_lost_row(specs[0], ctx.grid_name, _error_of(result)))
+
+    workerless_since = None
     try:
         refill()
-        for future, result in done:
-            specs = running.pop(future)
-            if future.status == "finished":
-                for row, curves in result:
-                    recorder.add(row, curves)
-                    sizer.observe(row["total_s"])
-            elif future.status == "cancelled":  # not by us: the client lost its scheduler
-                if not _reconnected(client):
-                    raise DaskSetupError("lost the connection to the Dask scheduler; finished runs are stored: "
-                                         "run the same command again to finish the grid")
-                submit(specs)
-            elif len(specs) > 1:  # its workers kept dying: find the run that kills them
-                for spec in specs:
-                    submit([spec])
-            elif type(_error_of(result)).__name__ == "KilledWorker" and specs[0].run_id not in tried_alone:
-                suspects.append(specs[0])  # Dask blames every task its dying worker held
-            else:
-                recorder.add(*_lost_row(specs[0], ctx.grid_name, _error_of(result)))
-            del future, result
+        while not done.is_empty():
+            if not done.has_ready():
+                if client.status == "running" and not threads.live():  # "connecting": handled as cancelled
+                    workerless_since = workerless_since or time.monotonic()
+                    if time.monotonic() - workerless_since >= no_workers_s:
+                        for specs in running.values():
+                            if len(specs) == 1:
+                                recorder.add(*_lost_row(specs[0], ctx.grid_name, RuntimeError(
+                                    "its worker died and no worker was left to run anything")))
+                        raise _workerless_error(time.monotonic() - workerless_since)
+                else:
+                    workerless_since = None
+                time.sleep(POLL_S)
+                continue
+            for future, result in done.next_batch(block=False):
+                handle(future, result)
+                del future, result
             refill()
     finally:
         with _quiet_logs(), suppress(Exception):  # a closed client refuses to cancel

@@ -98,6 +98,10 @@ def _classification(n_samples=500, n_features=10, n_informative=5, n_classes=3, 
     return _frame(X, y)
 
 
+_classification.passes_params_to = "sklearn.datasets:make_classification"
+_classification.sets_params = ("random_state",)  # from data_seed
+
+
 @register("moons", "synthetic: two interleaving half circles")
 def _moons(n_samples=500, noise=0.2, data_seed=0):
     from sklearn.datasets import make_moons
@@ -119,13 +123,43 @@ def _split_target(df: pd.DataFrame, target: str, where: str):
     return df.drop(columns=[target]), df[target]
 
 
+def _is_parquet(p: Path) -> bool:
+    return p.suffix in (".parquet", ".pq")
+
+
 @register("file", "a local CSV or Parquet file (params: path, target)")
 def _file(path: str, target: str):
     p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"data file not found: {p}")
-    df = pd.read_parquet(p) if p.suffix in (".parquet", ".pq") else pd.read_csv(p)
+    df = pd.read_parquet(p) if _is_parquet(p) else pd.read_csv(p)
     return _split_target(df, target, str(p))
+
+
+def _file_preflight(path: str, target: str) -> None:
+    """At grid load: the file exists, reads as a table (its header, or its Parquet schema) and has ``target``."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FileNotFoundError(f"data file not found: {p}" if not p.exists() else f"{p} is not a file")
+    if p.stat().st_size == 0:
+        raise ValueError(f"data file {p} is empty")
+    try:
+        if _is_parquet(p):
+            import pyarrow.parquet as pq
+
+            columns = pq.read_schema(p).names
+        else:
+            columns = pd.read_csv(p, nrows=5).columns.tolist()
+    except (OSError, ValueError, UnicodeDecodeError) as exc:  # pandas' and pyarrow's parse errors are ValueErrors
+        raise ValueError(f"data file {p} does not read as a {'Parquet' if _is_parquet(p) else 'CSV'} "
+                         f"table: {str(exc).splitlines()[0]}") from None
+    if target not in columns:
+        raise ValueError(f"data file {p} has no target column '{target}'; columns: {', '.join(map(str, columns))}")
+    if len(columns) < 2:
+        raise ValueError(f"data file {p} has no feature column besides '{target}'")
+
+
+_file.preflight = _file_preflight
 
 
 def openml_cache_dir() -> Path:
@@ -165,6 +199,9 @@ def _vision(name: str, description: str):
         from albench.deep import vision  # imports torchvision only now
 
         return vision.load(name, **params)
+
+    factory.passes_params_to = "albench.deep.vision:load"
+    factory.sets_params = ("name",)
 
     register_if_installed(registry, name, description, needs=("torch", "torchvision"))(factory)
 

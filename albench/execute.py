@@ -7,11 +7,19 @@ traceback; a run over its time limit becomes ``status`` = ``timeout``.
 run once, whatever order or how many times results arrive; ``run_grid`` is the
 local executor (``albench.dask_executor`` is the distributed one). None of it
 knows what AL is.
+
+A run's own ``sys.exit`` or ``KeyboardInterrupt`` (raised by a plug-in) is that
+run's failure, an error row; a Ctrl-C pressed by the user still stops the
+grid (``ctrl_c_recorded`` tells the two apart). Pending runs are generated
+from the grid as they are executed, never listed, so a grid of millions of
+runs starts at once; a row the results schema cannot hold becomes an error
+row instead of losing its batch.
 """
 
 from __future__ import annotations
 
 import platform
+import signal
 import threading
 import time
 import traceback
@@ -19,13 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
 
 from albench import deadline
 from albench.kinds import KINDS
 from albench.run_context import RunContext, context_for, ensure_plugins
 from albench.spec import Grid, RunSpec
-from albench.store import Store
+from albench.store import Store, UnstorableRows, storable_values
+from albench.table_schema import schemas_for
 
 TRACEBACK_LINES = 12
 # BLAS/OpenMP threads per run, as in Dask's worker processes: AL fits are small,
@@ -51,7 +61,9 @@ def now() -> datetime:
 
 
 def base_row(spec: RunSpec, grid_name: str) -> dict:
-    return {"run_id": spec.run_id, "grid": grid_name, "kind": spec.kind, **spec.columns()}
+    """The run's identity: id, grid, kind, hyperparameters, and which code implements each component."""
+    return {"run_id": spec.run_id, "grid": grid_name, "kind": spec.kind, **spec.columns(),
+            **KINDS[spec.kind].implementations(spec.params)}
 
 
 def finish_row(row: dict, started: datetime, t0: float) -> dict:
@@ -75,11 +87,55 @@ def execute_run(spec: RunSpec, grid_name: str, timeout_s: float | None = None) -
         curves = [{"run_id": spec.run_id, **r} for r in result.curves]
     except deadline.RunTimeout as exc:
         row.update(status="timeout", error=f"stopped after {time.perf_counter() - t0:.1f} s: {exc}")
-    except Exception as exc:
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt) and not _own_interrupt():
+            raise  # the user's Ctrl-C: it stops the grid
+        what = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, SystemExit):
+            what = f"SystemExit: the run called sys.exit({exc.code!r})"
+        elif isinstance(exc, KeyboardInterrupt):
+            what = "KeyboardInterrupt: raised by the run itself, not by Ctrl-C"
         tb = traceback.format_exc().rstrip().splitlines()
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}",
-                   error_traceback="\n".join(tb[-TRACEBACK_LINES:]))
+        row.update(status="error", error=what, error_traceback="\n".join(tb[-TRACEBACK_LINES:]))
     return finish_row(row, started, t0), curves
+
+
+class _CtrlC:
+    guarded = False  # a handler of ours records real Ctrl-C presses in this process's main thread
+    pressed = False
+
+
+def _own_interrupt() -> bool:
+    """Whether a KeyboardInterrupt now being handled was raised by the run rather than by a Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return True  # Python delivers SIGINT to the main thread only
+    return _CtrlC.guarded and not _CtrlC.pressed
+
+
+def interrupts_are_runs_own() -> None:
+    """In a process that ignores SIGINT (a run process), every KeyboardInterrupt is a run's own."""
+    _CtrlC.guarded, _CtrlC.pressed = True, False
+
+
+@contextmanager
+def ctrl_c_recorded() -> Iterator[None]:
+    """Within the block, a Ctrl-C is recorded before it raises, so runs can tell their own interrupts apart."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler or _CtrlC.guarded):
+        yield  # someone else handles SIGINT (or we already do): every interrupt counts as real
+        return
+
+    def pressed(signum, frame):
+        _CtrlC.pressed = True
+        raise KeyboardInterrupt
+
+    _CtrlC.guarded, _CtrlC.pressed = True, False
+    signal.signal(signal.SIGINT, pressed)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        _CtrlC.guarded = _CtrlC.pressed = False
 
 
 def warm_up() -> None:
@@ -137,28 +193,51 @@ class GridSummary:
                 f"{self.failed} failed, {self.timed_out} timed out, in {self.wall_s:.1f} s")
 
 
-def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[list[RunSpec], int]:
+class PendingRuns:
+    """The grid's runs not stored yet: ``len()`` and iteration, generated from the grid, never listed."""
+
+    def __init__(self, grid: Grid, done: set[str], count: int):
+        self.grid, self.done, self.count = grid, done, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[RunSpec]:
+        return (spec for spec in self.grid.specs() if spec.run_id not in self.done)
+
+
+def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[PendingRuns, int]:
     """Runs still to do, and how many are skipped as already stored.
 
+    Only the stored ``run_id`` and ``status`` columns are read; the grid is
+    walked once more to count what is stored (not at all into an empty store).
     With ``rerun_failed``, this grid's stored error/timeout rows are removed
     first, so each run_id stays stored once (failed rows of runs outside the
-    grid are kept).
+    grid are kept). Clean-up of a crashed writer's leftovers needs the
+    folder's writer lock (``Store.writing``), which the caller should hold.
     """
     store.remove_orphans()
-    specs = list(grid.specs())
     if rerun_failed:
         failed = store.finished(statuses=("error", "timeout"))
-        store.drop_runs(failed & {spec.run_id for spec in specs})
+        if failed:
+            store.drop_runs({spec.run_id for spec in grid.specs() if spec.run_id in failed})
     done = store.finished()
-    todo = [spec for spec in specs if spec.run_id not in done]
-    return todo, len(specs) - len(todo)
+    total = len(grid)
+    skipped = sum(spec.run_id in done for spec in grid.specs()) if done else 0
+    return PendingRuns(grid, done, total - skipped), skipped
 
 
 class BatchWriter:
-    """Buffers finished runs and writes a part every ``max_runs`` runs or ``max_s`` seconds."""
+    """Buffers finished runs and writes a part every ``max_runs`` runs or ``max_s`` seconds.
 
-    def __init__(self, store: Store, max_runs: int = 200, max_s: float = 10.0):
-        self.store, self.max_runs, self.max_s = store, max_runs, max_s
+    ``schemas`` are the declared table schemas (``albench.table_schema``). A
+    run whose row they cannot hold is stored as an error row saying why, with
+    the values that fit, and without its curves; the rest of the batch is
+    written as usual.
+    """
+
+    def __init__(self, store: Store, max_runs: int = 200, max_s: float = 10.0, schemas: dict | None = None):
+        self.store, self.max_runs, self.max_s, self.schemas = store, max_runs, max_s, schemas
         self.runs: list[dict] = []
         self.curves: list[dict] = []
         self.last = time.monotonic()
@@ -170,9 +249,23 @@ class BatchWriter:
             self.flush()
 
     def flush(self) -> None:
-        self.store.write(self.runs, self.curves)
+        try:
+            self.store.write(self.runs, self.curves, self.schemas)
+        except UnstorableRows as exc:
+            lost = {self.runs[i]["run_id"] for i in exc.bad}
+            runs = [unstorable_row(row, exc.bad[i], self.schemas) if i in exc.bad else row
+                    for i, row in enumerate(self.runs)]
+            self.store.write(runs, [c for c in self.curves if c.get("run_id") not in lost], self.schemas)
         self.runs, self.curves = [], []
         self.last = time.monotonic()
+
+
+def unstorable_row(row: dict, reason: str, schemas: dict | None) -> dict:
+    """The error row of a run whose row cannot be stored: every value that fits, and the reason."""
+    kept = storable_values(row, (schemas or {}).get("runs"))
+    kept.update(run_id=row["run_id"], status="error", error_traceback=None,
+                error=f"the run finished but its row cannot be stored ({reason})")
+    return kept
 
 
 class GridRecorder:
@@ -183,9 +276,9 @@ class GridRecorder:
     """
 
     def __init__(self, store: Store, summary: GridSummary, progress: Progress | None = None,
-                 writer: BatchWriter | None = None):
+                 writer: BatchWriter | None = None, schemas: dict | None = None):
         self.summary, self.progress = summary, progress
-        self.writer = writer or BatchWriter(store)
+        self.writer = writer or BatchWriter(store, schemas=schemas)
         self.seen: set[str] = set()
 
     def add(self, row: dict, curves: list[dict]) -> None:
@@ -205,8 +298,8 @@ class GridRecorder:
 
 
 def start(grid: Grid, store: Store, rerun_failed: bool,
-          on_start: Callable[[int, int], None] | None) -> tuple[list[RunSpec], GridSummary]:
-    """What every executor does first: find the pending runs and announce their number."""
+          on_start: Callable[[int, int], None] | None) -> tuple[PendingRuns, GridSummary]:
+    """What every executor does first, holding the store's writer lock: find the pending runs, announce them."""
     todo, skipped = pending(grid, store, rerun_failed)
     if on_start:
         on_start(len(todo), skipped)
@@ -221,27 +314,33 @@ def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s:
     one killable child process (``albench.run_process``). ``on_start(n_todo,
     n_skipped)`` is called once the pending runs are known, ``progress(row)``
     after each run.
+
+    The store's writer lock is held throughout (``StoreLocked`` if another
+    process writes there; ``StoreError`` if the folder cannot be written,
+    before any run). A run's own ``sys.exit``/``KeyboardInterrupt`` is an
+    error row; a Ctrl-C stops the grid after writing what finished.
     """
     t0 = time.perf_counter()
-    todo, summary = start(grid, store, rerun_failed, on_start)
-    ctx = context_for(grid, timeout_s)
-    recorder = GridRecorder(store, summary, progress)
-    process = None
-    limits = limit_threads()
-    try:
-        if ctx.timeout_s is None:
-            results: Iterable = (execute_run(spec, ctx.grid_name) for spec in todo)
-        else:
-            from albench.run_process import RunProcess
+    with store.writing(), ctrl_c_recorded():
+        todo, summary = start(grid, store, rerun_failed, on_start)
+        ctx = context_for(grid, timeout_s)
+        recorder = GridRecorder(store, summary, progress, schemas=schemas_for(grid.kind))
+        process = None
+        limits = limit_threads()
+        try:
+            if ctx.timeout_s is None:
+                results: Iterable = (execute_run(spec, ctx.grid_name) for spec in todo)
+            else:
+                from albench.run_process import RunProcess
 
-            process = RunProcess()
-            results = (process.run(spec, ctx) for spec in todo)
-        for row, curves in results:
-            recorder.add(row, curves)
-    finally:
-        recorder.close()
-        limits.restore_original_limits()
-        if process is not None:
-            process.close()
-        summary.wall_s = time.perf_counter() - t0
+                process = RunProcess()
+                results = (process.run(spec, ctx) for spec in todo)
+            for row, curves in results:
+                recorder.add(row, curves)
+        finally:
+            recorder.close()
+            limits.restore_original_limits()
+            if process is not None:
+                process.close()
+            summary.wall_s = time.perf_counter() - t0
     return summary

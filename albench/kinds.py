@@ -8,12 +8,13 @@ A kind's ``params`` model lists every grid key with its type and default; its
 from __future__ import annotations
 
 import importlib
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from albench import datasets, learners
+from albench import params
 from albench.registry import Registry
 
 
@@ -33,16 +34,54 @@ def _component(value: Any) -> Any:
     return value
 
 
-def _known_in(registry: Registry | Callable[[], Registry], *, allow_import_path: bool = False):
+# strategy names of plug-in files read without running them (``albench.plugin_names``)
+UNLOADED_PLUGIN_NAMES: ContextVar[frozenset[str]] = ContextVar("unloaded_plugin_names", default=frozenset())
+
+
+def _known_in(registry: Registry | Callable[[], Registry], *, allow_import_path: bool = False,
+              preflight: Callable[[str, dict], None] | None = None):
+    """The validator of one component value: a known name, declared parameters (``albench.params``),
+    then ``preflight`` (the value checks a constructor makes), or the factory's own ``preflight``."""
+
     def check(comp: Component) -> Component:
         reg = registry() if callable(registry) else registry
-        if allow_import_path and learners.is_import_path(comp.name):
-            learners.resolve(comp.name)  # raises UnknownName with the reason
-            return comp
-        reg.get(comp.name)  # raises UnknownName (closest names) or UnavailableName (reason)
-        return comp
+        if reg.kind == "strategy" and comp.name in UNLOADED_PLUGIN_NAMES.get() and comp.name not in reg:
+            return comp  # defined by a plug-in that was read, not run (`grid show`): its parameters go unchecked
+        if allow_import_path and _is_import_path(comp.name):
+            from albench import learners
+
+            factory = learners.resolve(comp.name)  # raises UnknownName with the reason
+        else:
+            factory = reg.get(comp.name).factory  # UnknownName (closest names) or UnavailableName (reason)
+        canonical = params.check(f"{reg.kind} '{comp.name}'", factory, comp.params)
+        own = getattr(factory, "preflight", None)
+        try:
+            if preflight is not None:
+                preflight(comp.name, comp.params)
+            elif callable(own):
+                own(**comp.params)
+        except (TypeError, ValueError, OSError) as exc:
+            raise params.ParamError(f"{reg.kind} '{comp.name}': {exc}") from None
+        return Component(name=comp.name, params=canonical)
 
     return check
+
+
+# registries by lazy getters: importing this module (the CLI, `grid show`) must not import scikit-learn
+def _datasets() -> Registry:
+    from albench import datasets
+
+    return datasets.registry
+
+
+def _learners() -> Registry:
+    from albench import learners
+
+    return learners.registry
+
+
+def _is_import_path(name: str) -> bool:
+    return "." in name  # learners.is_import_path, without importing scikit-learn
 
 
 def _strategies() -> Registry:
@@ -51,15 +90,28 @@ def _strategies() -> Registry:
     return registry
 
 
+def _build_strategy(name: str, given: dict) -> None:
+    from albench.strategy import create_strategy
+
+    create_strategy(name, given)  # constructors only store and check their parameters
+
+
 def component_of(registry, **kw):
     return Annotated[Component, BeforeValidator(_component), AfterValidator(_known_in(registry, **kw))]
 
 
-DatasetRef = component_of(datasets.registry)
-LearnerRef = component_of(learners.registry, allow_import_path=True)
-StrategyRef = component_of(_strategies)
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
-NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
+def _learner_preflight(name: str, given: dict) -> None:
+    from albench import learners
+
+    learners.preflight(name, given)
+
+
+DatasetRef = component_of(_datasets)
+LearnerRef = component_of(_learners, allow_import_path=True, preflight=_learner_preflight)
+StrategyRef = component_of(_strategies, preflight=_build_strategy)
+INT64_MAX = 2**63 - 1  # what a Parquet integer column holds
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=INT64_MAX)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX)]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
@@ -111,7 +163,10 @@ class ATParams(BaseModel):
     safeguard: Literal["mixture", "clip"] = "mixture"
     safeguard_weight: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # mixture weight a or clip floor c
     budget: PositiveInt = 50  # M
-    seed: NonNegativeInt = 0
+    seed: NonNegativeInt = 0  # the split, the model(s) and the surrogate's first fit
+    draw_seed: NonNegativeInt = 0  # the draws alone: repeats on one pool and one trained model
+    rival: LearnerRef | None = None  # a second model under test, estimated from the same labels
+    confidence: Fraction = 0.95  # level of every estimate's interval
 
 
 @dataclass(frozen=True)
@@ -120,10 +175,31 @@ class Kind:
     params: type[BaseModel]
     runner_path: str  # "module:function"
     description: str = ""
+    components: dict[str, Callable[[], Registry]] = field(default_factory=dict)  # key -> its registry
 
     def runner(self) -> Callable:
         module, _, func = self.runner_path.partition(":")
         return getattr(importlib.import_module(module), func)
+
+    def implementations(self, params: dict[str, Any]) -> dict[str, str | None]:
+        """``<key>_impl``: which code makes each component of a run (``Entry.implementation``)."""
+        return {f"{key}_impl": self.implementations_of(key, [params[key]["name"]])[params[key]["name"]]
+                for key in self.components}
+
+    def implementations_of(self, key: str, names: list[str]) -> dict[str, str | None]:
+        """name -> the implementation installed now of component ``key`` (None: unavailable here)."""
+        out: dict[str, str | None] = {}
+        for name in names:
+            if key in ("learner", "model") and _is_import_path(name):
+                from albench import learners
+
+                out[name] = learners.import_path_implementation(name)
+                continue
+            try:
+                out[name] = self.components[key]().get(name).implementation
+            except ValueError:  # unavailable here: the run will fail and say why; no implementation made it
+                out[name] = None
+        return out
 
 
 @dataclass
@@ -135,6 +211,8 @@ class RunResult:
 
 
 KINDS: dict[str, Kind] = {
-    "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning"),
-    "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)"),
+    "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning",
+               {"dataset": _datasets, "learner": _learners, "strategy": _strategies}),
+    "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
+               {"dataset": _datasets, "model": _learners, "proposal": _proposals}),
 }

@@ -8,10 +8,13 @@ the labelled set has seen only some classes (or a single one).
 from __future__ import annotations
 
 import importlib
+import sys
+from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 
+from albench import params as params_module
 from albench.deep import register_if_installed
 from albench.registry import Registry, UnknownName
 
@@ -19,53 +22,29 @@ registry = Registry("learner")
 register = registry.register
 
 
-@register("logreg", "logistic regression (lbfgs, L2)")
-def _logreg(**params):
-    from sklearn.linear_model import LogisticRegression
+def _classifier(name: str, description: str, target: str, **defaults) -> None:
+    """Register the scikit-learn classifier ``target`` (``"module:Class"``) under ``name``.
 
-    return LogisticRegression(**{"max_iter": 1000, **params})
+    Its parameters are the class's (``albench.params``); ``defaults`` are albench's own.
+    """
 
+    def factory(**params):
+        return params_module._resolve(target)(**{**defaults, **params})
 
-@register("svm_rbf", "RBF-kernel SVM with Platt-scaled probabilities")
-def _svm_rbf(**params):
-    from sklearn.svm import SVC
-
-    return SVC(**{"kernel": "rbf", "probability": True, **params})
-
-
-@register("rf", "random forest")
-def _rf(**params):
-    from sklearn.ensemble import RandomForestClassifier
-
-    return RandomForestClassifier(**{"n_estimators": 100, **params})
+    factory.passes_params_to = target
+    factory.param_defaults = defaults
+    register(name, description)(factory)
 
 
-@register("knn", "k-nearest neighbours")
-def _knn(**params):
-    from sklearn.neighbors import KNeighborsClassifier
-
-    return KNeighborsClassifier(**params)
-
-
-@register("gnb", "Gaussian naive Bayes")
-def _gnb(**params):
-    from sklearn.naive_bayes import GaussianNB
-
-    return GaussianNB(**params)
-
-
-@register("mlp", "multi-layer perceptron (scikit-learn)")
-def _mlp(**params):
-    from sklearn.neural_network import MLPClassifier
-
-    return MLPClassifier(**{"max_iter": 500, **params})
-
-
-@register("gbdt", "histogram gradient boosting")
-def _gbdt(**params):
-    from sklearn.ensemble import HistGradientBoostingClassifier
-
-    return HistGradientBoostingClassifier(**params)
+_classifier("logreg", "logistic regression (lbfgs, L2)", "sklearn.linear_model:LogisticRegression", max_iter=1000)
+_classifier("svm_rbf", "RBF-kernel SVM, sigmoid-calibrated probabilities (cross-validated from 2 points per class, "
+            "in-sample below)", "albench.adaptive_learners:CalibratedSVC")
+_classifier("rf", "random forest", "sklearn.ensemble:RandomForestClassifier", n_estimators=100)
+_classifier("knn", "k-nearest neighbours (k shrinks to the labelled set size while it is smaller)",
+            "albench.adaptive_learners:AdaptiveKNeighborsClassifier")
+_classifier("gnb", "Gaussian naive Bayes", "sklearn.naive_bayes:GaussianNB")
+_classifier("mlp", "multi-layer perceptron (scikit-learn)", "sklearn.neural_network:MLPClassifier", max_iter=500)
+_classifier("gbdt", "histogram gradient boosting", "sklearn.ensemble:HistGradientBoostingClassifier")
 
 
 @register_if_installed(registry, "torch_mlp", "PyTorch MLP: embedding, MC dropout, GPU when present (extra: deep)",
@@ -76,6 +55,9 @@ def _torch_mlp(**params):
     return TorchMLPClassifier(**params)
 
 
+_torch_mlp.passes_params_to = "albench.deep.torch_learners:TorchMLPClassifier"
+
+
 @register_if_installed(registry, "torch_cnn", "PyTorch small CNN on flattened images: embedding, MC dropout "
                        "(extra: deep)", needs=("torch",))
 def _torch_cnn(**params):
@@ -84,22 +66,56 @@ def _torch_cnn(**params):
     return TorchCNNClassifier(**params)
 
 
+_torch_cnn.passes_params_to = "albench.deep.torch_learners:TorchCNNClassifier"
+
+
 def is_import_path(name: str) -> bool:
     return "." in name
 
 
 def resolve(name: str):
-    """The factory for a registered short name or a ``module.Class`` path."""
+    """The factory for a registered short name or a ``module.Class`` path.
+
+    An import path must name a scikit-learn classifier class outside the
+    standard library; its module is imported (which runs its code: a grid
+    file is code), the class is not built here.
+    """
     if not is_import_path(name):
         return registry.get(name).factory
     module, _, attr = name.rpartition(".")
+    top = module.partition(".")[0]
+    if top in sys.stdlib_module_names or top in ("albench", "builtins"):
+        raise UnknownName(f"learner '{name}' is not a classifier class: '{top}' is "
+                          f"{'part of albench' if top == 'albench' else 'a standard-library module'}")
     try:
         cls = getattr(importlib.import_module(module), attr)
     except (ImportError, AttributeError) as exc:
         raise UnknownName(f"cannot import learner '{name}': {exc}") from None
-    if not (isinstance(cls, type) and is_classifier(cls())):
-        raise UnknownName(f"learner '{name}' is not a scikit-learn classifier")
+    if not (isinstance(cls, type) and issubclass(cls, BaseEstimator) and issubclass(cls, ClassifierMixin)):
+        raise UnknownName(f"learner '{name}' is not a scikit-learn classifier class")
     return cls
+
+
+@lru_cache(maxsize=None)
+def import_path_implementation(name: str) -> str:
+    """``module.Class distribution==version`` of an import-path learner (``albench.registry``'s counterpart)."""
+    from importlib.metadata import PackageNotFoundError, packages_distributions, version
+
+    top = name.partition(".")[0]
+    dists = packages_distributions().get(top, [])
+    try:
+        return f"{name} {dists[0]}=={version(dists[0])}" if dists else name
+    except PackageNotFoundError:
+        return name
+
+
+def preflight(name: str, params: dict) -> None:
+    """Build the learner and run scikit-learn's own parameter checks, as ``fit`` would."""
+    est = make_learner(name, params)
+    if not is_classifier(est):
+        raise ValueError("not a classifier")
+    if hasattr(est, "_validate_params"):
+        est._validate_params()
 
 
 def make_learner(name: str, params: dict | None = None, random_state: int | None = None):

@@ -4,13 +4,29 @@ A registry maps a short name to a factory and a one-line description. Entries
 that cannot load (a missing optional package, an incompatible library) are kept
 as *unavailable* with the reason, so listing still works and naming one gives
 that reason instead of a stack trace.
+
+One name means one implementation: registering a name that already exists
+raises ``DuplicateName`` naming both sources, unless the registration says
+``replaces=True``. Re-running the same module (a reload), or an identical copy
+of its file (a plug-in folder sent to a worker), is not a duplicate.
+
+Each entry records its ``implementation``: the name of the module that defines
+the factory and a short sha256 of that module's source file, plus the
+distribution and version for code that came from an installed package's entry
+point, e.g. ``albench.strategies.uncertainty@3f2a9c0d1e4b``. Only the module's
+own file is hashed, not the helpers it imports.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
+
+HASH_CHARS = 12  # of the sha256 hex digest: enough to tell two versions of one file apart
 
 
 class UnknownName(ValueError):
@@ -21,12 +37,64 @@ class UnavailableName(ValueError):
     """A registered name whose implementation cannot load here."""
 
 
+class DuplicateName(ValueError):
+    """A name registered a second time by other code without ``replaces=True``; the message names both."""
+
+    def __init__(self, message: str, name: str = "", registry: "Registry | None" = None):
+        super().__init__(message)
+        self.name, self.registry = name, registry
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the code of a module came from, declared by the loader that imports it."""
+
+    source: str  # for people: a module, a plug-in file, an installed package
+    label: str  # the implementation's name (stable when a plug-in folder moves)
+    provider: str = ""  # "distribution version" for an installed package's entry point
+
+
+# module name (or top-level package name, for entry points) -> its provenance
+_PROVENANCE: dict[str, Provenance] = {}
+
+
+def declare_provenance(module: str, provenance: Provenance) -> None:
+    """Record where ``module`` (and, for a top-level package, its submodules) comes from, before importing it."""
+    _PROVENANCE[module] = provenance
+
+
+def _provenance(module: str) -> Provenance:
+    if module in _PROVENANCE:
+        return _PROVENANCE[module]
+    package = _PROVENANCE.get(module.split(".")[0])
+    if package is not None:  # a submodule of an entry point's package: its own name, the package's provider
+        return Provenance(source=module, label=module, provider=package.provider)
+    return Provenance(source=module, label=module)
+
+
+def source_digest(module: str) -> str:
+    """Short sha256 of the source file of an imported module ("" when it has none, e.g. built-in or pyc-only)."""
+    path = getattr(sys.modules.get(module), "__file__", None)
+    if not path or not str(path).endswith(".py") or not Path(path).is_file():
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:HASH_CHARS]
+
+
+def implementation_of(module: str) -> str:
+    """``label@digest``, plus ``provider`` for entry-point packages; the label alone without a source file."""
+    prov = _provenance(module)
+    digest = source_digest(module)
+    text = f"{prov.label}@{digest}" if digest else prov.label
+    return f"{text} ({prov.provider})" if prov.provider else text
+
+
 @dataclass
 class Entry:
     name: str
     factory: Callable[..., Any]
     description: str
-    source: str = ""
+    source: str = ""  # where it came from, for people (module, plug-in file, package)
+    implementation: str = ""  # which code makes its results (see the module docstring)
 
 
 @dataclass
@@ -37,12 +105,24 @@ class Registry:
     loader: Callable[[], None] | None = None  # fills the registry lazily, once
     _loaded: bool = False
 
-    def register(self, name: str, description: str = "", *, source: str = ""):
-        """Decorator: ``@registry.register("margin", "smallest top-2 gap")``."""
+    def register(self, name: str, description: str = "", *, source: str = "", replaces: bool = False):
+        """Decorator: ``@registry.register("margin", "smallest top-2 gap")``.
+
+        Raises ``DuplicateName`` if ``name`` is already registered by other code,
+        unless ``replaces=True`` (which then takes its place).
+        """
 
         def deco(factory):
-            desc = description or _first_line(factory.__doc__)
-            self.entries[name] = Entry(name, factory, desc, source or factory.__module__)
+            module = getattr(factory, "__module__", None) or "?"
+            prov = _provenance(module)
+            entry = Entry(name, factory, description or _first_line(factory.__doc__), source or prov.source,
+                          implementation_of(module))
+            old = self.entries.get(name)
+            if old is not None and not replaces and not _same_code(old, entry):
+                raise DuplicateName(f"{self.kind} '{name}' is registered twice: by {old.source} and by "
+                                    f"{entry.source}; rename one, or register the second with replaces=True "
+                                    f"if it is meant to replace the first", name=name, registry=self)
+            self.entries[name] = entry
             self.unavailable.pop(name, None)
             return factory
 
@@ -80,6 +160,16 @@ class Registry:
 
     def create(self, name: str, **params) -> Any:
         return self.get(name).factory(**params)
+
+
+def _same_code(a: Entry, b: Entry) -> bool:
+    """The same factory; the same definition executed again (a module reloaded); or the same definition
+    from an identical copy of its file (a plug-in folder copied to a worker)."""
+    key = lambda f: (getattr(f, "__module__", None), getattr(f, "__qualname__", None))  # noqa: E731
+    ka, kb = key(a.factory), key(b.factory)
+    if a.factory is b.factory or (ka == kb and ka[1] is not None):
+        return True
+    return ka[1] is not None and ka[1] == kb[1] and "@" in a.implementation and a.implementation == b.implementation
 
 
 def _first_line(doc: str | None) -> str:

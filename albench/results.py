@@ -6,6 +6,7 @@
     res.curves                   # one row per AL cycle (active testing: per label and estimator)
     res.sql("SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1")
     albench.results.open("results/big", lazy=True).curves   # Dask DataFrame, read part by part
+    albench.results.open("results/quick", run_ids=grid_run_ids("grids/quick.yaml"))  # only this grid's rows
 
 Part files may differ in their columns (a grid extended later): pandas and
 Dask readers unify them by name, DuckDB reads them with ``union_by_name``;
@@ -36,6 +37,7 @@ class Results:
 
     root: Path
     lazy: bool = False
+    run_ids: frozenset[str] | None = None  # keep only these runs (the current grid's); None: every run
     _cache: dict = field(default_factory=dict, repr=False)
 
     def parts(self, table: str) -> list[Path]:
@@ -55,14 +57,21 @@ class Results:
             raise ResultsError(f"unknown table '{name}'; tables: {', '.join(TABLES)}")
         if name not in self._cache:
             files = self.parts(name)
-            self._cache[name] = _dask_frame(files) if self.lazy else Store(self.root).read(name)
+            df = _dask_frame(files) if self.lazy else Store(self.root).read(name)
+            if self.run_ids is not None and "run_id" in df.columns:
+                df = df[df["run_id"].isin(sorted(self.run_ids))]
+                df = df if self.lazy else df.reset_index(drop=True)
+            self._cache[name] = df
         return self._cache[name]
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """Run one SQL query over the tables ``runs`` and ``curves`` and return its rows."""
+    def sql(self, query: str, read_only: bool = False) -> pd.DataFrame:
+        """Run one SQL query over the tables ``runs`` and ``curves`` and return its rows.
+
+        ``read_only=True`` for SQL written by someone else: see ``connect``.
+        """
         import duckdb
 
-        with connect(self) as con:
+        with connect(self, read_only=read_only) as con:
             try:
                 relation = con.sql(query)
                 return relation.df() if relation is not None else pd.DataFrame()
@@ -70,8 +79,13 @@ class Results:
                 raise ResultsError(sql_error_line(exc)) from None
 
 
-def open(path: str | os.PathLike, lazy: bool = False) -> Results:  # noqa: A001  (albench.results.open)
+def open(path: str | os.PathLike, lazy: bool = False,  # noqa: A001  (albench.results.open)
+         run_ids: set[str] | frozenset[str] | None = None) -> Results:
     """The results folder ``path`` (``results/<grid>``); raises ResultsError if it holds no runs.
+
+    ``run_ids`` restricts every table (and SQL view) to those runs, e.g. the
+    runs of the current grid (``grid_run_ids``), leaving out rows of earlier
+    versions of it.
 
     ``lazy=True`` gives Dask DataFrames for results larger than memory:
     one partition per part file, integer and boolean columns as pandas'
@@ -82,19 +96,52 @@ def open(path: str | os.PathLike, lazy: bool = False) -> Results:  # noqa: A001 
         raise ResultsError(f"no results folder at {root}")
     if not Store(root).parts("runs"):
         raise ResultsError(f"no runs stored in {root} (expected {root / 'runs'}/part-*.parquet)")
-    return Results(root, lazy)
+    return Results(root, lazy, frozenset(run_ids) if run_ids is not None else None)
 
 
-def connect(results: Results):
-    """An in-memory DuckDB connection with one view per table, reading the part files in place."""
+def grid_run_ids(grid_file: str | os.PathLike) -> set[str]:
+    """The run_ids of every run of a grid file (ResultsError naming the file if it does not load)."""
+    from albench.spec import GridError, load_grid
+
+    try:
+        return {spec.run_id for spec in load_grid(grid_file).specs()}
+    except (GridError, OSError) as exc:
+        raise ResultsError(f"--grid {grid_file}: {exc}") from None
+
+
+def connect(results: Results, read_only: bool = False):
+    """An in-memory DuckDB connection with one view per table, reading the part files in place.
+
+    DuckDB SQL can read and write any file the user can (``COPY ... TO``,
+    ``ATTACH``, ``read_csv('/etc/passwd')``) and install extensions.
+    ``read_only=True`` turns that off once the views exist: only the folder's
+    own part files can be read (``allowed_paths``), nothing written or
+    installed, and the setting is locked against ``SET``.
+    """
     import duckdb
 
     con = duckdb.connect()
+    allowed: list[str] = []
+    where = ""
+    if results.run_ids is not None:
+        con.register("_grid_run_ids", pd.DataFrame({"run_id": sorted(results.run_ids)}, dtype=object))
+        where = " WHERE run_id IN (SELECT run_id FROM _grid_run_ids)"
     for table in TABLES:
         files = results.parts(table)
         if files:
             listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+            try:
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)"
+                            + where)
+            except duckdb.Error as exc:  # a damaged part: the table's every query fails saying which and why
+                reason = f"{sql_error_line(exc)}; run `albench fsck {results.root}` to move damaged parts aside"
+                quoted = "'" + reason.replace("'", "''") + "'"
+                con.execute(f"CREATE VIEW {table} AS SELECT * FROM range(1) WHERE error({quoted}) IS NULL")
+            allowed += [str(f) for f in files]
+    if read_only:
+        con.execute("SET allowed_paths = $paths", {"paths": allowed})
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
     return con
 
 

@@ -2,17 +2,19 @@
 
 Workers share no filesystem with the client, so the strategy plug-ins a grid
 names (its ``plugins:`` folders and ``ALBENCH_PLUGINS``) travel as source text
-with the context and are loaded on the worker from a local copy, once per
-process. Data sets do not travel: workers load them from the registry.
+with the context and are loaded on the worker from a local copy in a private
+directory of the worker process, once per process (see ``ensure_plugins``).
+Data sets do not travel: workers load them from the registry.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,7 +64,14 @@ def context_for(grid: Grid, timeout_s: float | None = None) -> RunContext:
 
 
 def ensure_plugins(ctx: RunContext) -> None:
-    """Load the context's plug-ins in this process unless already done."""
+    """Load the context's plug-ins in this process unless already done.
+
+    The sources are written to a folder of this process's own private
+    directory (mode 0700, created fresh by ``tempfile.mkdtemp``, removed at
+    exit), each file read back and checked against the hash of the source the
+    client sent, and exactly those files are loaded: nothing another user or
+    process left in a shared temporary folder can take their place.
+    """
     if not ctx.plugins:
         return
     key = ctx.plugins_key
@@ -72,13 +81,36 @@ def ensure_plugins(ctx: RunContext) -> None:
         from albench.strategy import load_plugin_folder, registry
 
         registry.names()  # built-ins first, as on the client
-        folder = Path(tempfile.gettempdir()) / "albench-plugins" / key
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = _private_dir() / key
+        folder.mkdir(mode=0o700)  # new in a new private directory: nothing else is in it
         for name, source in ctx.plugins:
-            target = folder / name
-            if not target.exists():  # same key, same content: any writer's copy will do
-                tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-                tmp.write_text(source)
-                os.replace(tmp, target)
+            if Path(name).name != name or not name.endswith(".py") or name.startswith(("_", ".")):
+                raise PluginBundleError(f"plug-in bundle {key}: {name!r} is not a plug-in file name")
+            (folder / name).write_text(source)
+        expected = {name: _digest(source.encode()) for name, source in ctx.plugins}
+        found = {path.name: _digest(path.read_bytes()) for path in folder.iterdir()}
+        if found != expected:
+            raise PluginBundleError(f"plug-in bundle {key}: the files in {folder} differ from those the client "
+                                    f"sent ({', '.join(sorted(set(found) ^ set(expected)) or sorted(found))})")
         load_plugin_folder(folder)
         _loaded.add(key)
+
+
+class PluginBundleError(RuntimeError):
+    """The plug-in files written on a worker are not exactly the ones its client sent."""
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+_private: dict[int, Path] = {}  # process id -> its private plug-in directory (a forked child makes its own)
+
+
+def _private_dir() -> Path:
+    pid = os.getpid()
+    if pid not in _private:
+        path = Path(tempfile.mkdtemp(prefix=f"albench-plugins-{pid}-"))  # 0700, owned by us, new
+        atexit.register(shutil.rmtree, path, ignore_errors=True)
+        _private[pid] = path
+    return _private[pid]

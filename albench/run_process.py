@@ -4,7 +4,8 @@ Python threads cannot be stopped from outside, and a run can be stuck inside
 one call (a fit that never converges, a sleep, a C loop). When a grid has a
 time limit, each executing thread (the local executor, or each Dask worker
 thread) keeps one long-lived child process and sends it one run at a time.
-Inside the child the runner checks the cooperative deadline
+The limit counts from the moment the child starts the run, which it reports
+first. Inside the child the runner checks the cooperative deadline
 (``albench.deadline``) at each step, which ends most slow runs cleanly at
 ``timeout_s``; a run still busy at ``timeout_s + grace_s`` is killed with its
 process, recorded as a ``timeout`` row, and a fresh child starts for the next
@@ -25,7 +26,7 @@ import threading
 import time
 from multiprocessing.connection import Connection
 
-from albench.execute import base_row, execute_run, finish_row, limit_threads, now
+from albench.execute import base_row, execute_run, finish_row, interrupts_are_runs_own, limit_threads, now
 from albench.run_context import RunContext, ensure_plugins
 from albench.spec import RunSpec
 
@@ -52,12 +53,19 @@ class RunProcess:
         try:
             self._start(ctx)
             self._send.send(("run", spec, ctx.grid_name, ctx.timeout_s))
-            limit = None if ctx.timeout_s is None else ctx.timeout_s + grace_s(ctx.timeout_s)
-            if self._recv.poll(limit):
+            if ctx.timeout_s is None:
                 return self._recv.recv()
+            # the child says when it starts the run (on the system-wide monotonic clock) and the limit counts
+            # from then, so a busy machine that is slow to hand the run over does not eat into its time
+            limit, run_started = ctx.timeout_s + grace_s(ctx.timeout_s), time.monotonic()
+            if self._recv.poll(limit):
+                _, run_started = self._recv.recv()  # ("started", the child's monotonic time)
+                if self._recv.poll(max(0.0, run_started + limit - time.monotonic())):
+                    return self._recv.recv()
+            late = time.monotonic() - run_started - ctx.timeout_s
             self.close()
-            status, message = "timeout", (f"killed after {time.perf_counter() - t0:.1f} s: over the time "
-                                          f"limit of {ctx.timeout_s:g} s and stuck inside one call")
+            status, message = "timeout", (f"killed after {time.perf_counter() - t0:.1f} s, {late:.1f} s past its "
+                                          f"time limit of {ctx.timeout_s:g} s: stuck inside one call")
         except (EOFError, OSError) as exc:
             code = self._exit_code()
             self.close()
@@ -124,6 +132,7 @@ def main(read_fd: int, write_fd: int) -> None:
     """The child's loop: receive a run, execute it under its deadline, send back the rows."""
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the executor's to handle; it stops us
+    interrupts_are_runs_own()  # so a KeyboardInterrupt here is a run's own: an error row
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     limit_threads()  # also imports runners and strategies before the first run's clock starts
     outbox.send("ready")
@@ -136,6 +145,8 @@ def main(read_fd: int, write_fd: int) -> None:
             ensure_plugins(message[1])
         else:
             _, spec, grid_name, timeout_s = message
+            if timeout_s is not None:
+                outbox.send(("started", time.monotonic()))  # the parent's kill clock starts here
             outbox.send(execute_run(spec, grid_name, timeout_s=timeout_s))
 
 

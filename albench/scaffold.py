@@ -2,8 +2,12 @@
 
 ``albench new-strategy NAME`` (and ``make new-strategy NAME=...``) writes
 ``strategies/NAME.py`` and ``tests/test_strategy_NAME.py``; both run as they
-are (the strategy passes the conformance suite, the test passes). It refuses
-an invalid name, a name already registered, and any file that exists.
+are (the strategy passes the conformance suite, the test runs each check of
+``albench.testing.strategy_checks`` as its own test). From the repository
+root the module lands in the built-in folder and registers as it is; a
+module in another folder is loaded with ``ALBENCH_PLUGINS`` or a grid's
+``plugins:`` key. It refuses an invalid name, a name already registered, and
+any file that exists.
 """
 
 from __future__ import annotations
@@ -30,6 +34,14 @@ def check_name(name: str) -> None:
 
     if name in registry:
         raise ScaffoldError(f"a strategy named '{name}' is already registered (in {registry.get(name).source})")
+
+
+def is_builtin_folder(folder: Path) -> bool:
+    """Whether ``folder`` is albench's own ``strategies/`` (imported as ``albench.strategies``), so a module
+    written there registers without ``ALBENCH_PLUGINS``."""
+    import albench.strategies
+
+    return Path(folder).resolve() in {Path(p).resolve() for p in albench.strategies.__path__}
 
 
 def render(template: str, name: str) -> str:

@@ -17,17 +17,22 @@ import difflib
 import hashlib
 import itertools
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from albench.kinds import KINDS, Component
+from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES, Component
+from albench.params import ParamError
 from albench.registry import UnavailableName, UnknownName
 
 TOP_KEYS = {"name", "kind", "params", "exclude", "description", "plugins", "timeout_s"}
+GRID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a safe folder name: results/<name>/
+MAX_ERRORS = 20  # mistakes listed at once
+MAX_AXIS_VALUES = 1_000_000
 
 
 class GridError(ValueError):
@@ -54,49 +59,73 @@ class RunSpec:
         return out
 
 
+Rule = dict[str, frozenset[int]]  # an exclude rule: axis -> positions of the values it names
+
+
 @dataclass
 class Grid:
     name: str
     kind: str
     path: str
     axes: dict[str, list[Any]]  # validated, canonical values
-    exclude: list[dict[str, list[Any]]] = field(default_factory=list)
+    exclude: list[Rule] = field(default_factory=list)
     description: str = ""
     plugins: list[str] = field(default_factory=list)
     timeout_s: float | None = None
 
     def specs(self) -> Iterator[RunSpec]:
+        """Every run, in grid order, streamed: excludes are matched on value positions, not on specs.
+
+        The run_id's canonical JSON is joined from each value's JSON, computed once
+        per axis value (the same text as ``run_id_of``, at a fraction of the cost).
+        """
         keys = list(self.axes)
-        for combo in itertools.product(*(self.axes[k] for k in keys)):
-            params = dict(zip(keys, combo))
-            if not any(_matches(rule, params) for rule in self.exclude):
-                yield make_runspec(self.kind, params)
+        ranges = [range(len(self.axes[k])) for k in keys]
+        rules = [[(keys.index(k), pos) for k, pos in rule.items()] for rule in self.exclude]
+        order = sorted(range(len(keys) + 1), key=lambda i: keys[i] if i < len(keys) else "kind")
+        texts = [[f"{json.dumps(k)}:{_json(v)}" for v in self.axes[k]] for k in keys] + [[f'"kind":{_json(self.kind)}']]
+        for combo in itertools.product(*ranges):
+            if rules and any(all(combo[i] in pos for i, pos in rule) for rule in rules):
+                continue
+            at = (*combo, 0)
+            canonical = "{" + ",".join(texts[i][at[i]] for i in order) + "}"
+            run_id = hashlib.sha256(canonical.encode()).hexdigest()[:16]
+            yield RunSpec(self.kind, {k: self.axes[k][i] for k, i in zip(keys, combo)}, run_id)
 
     def __len__(self) -> int:
-        if not self.exclude:
-            n = 1
-            for values in self.axes.values():
-                n *= len(values)
-            return n
-        return sum(1 for _ in self.specs())
+        """The number of runs, by inclusion-exclusion over the exclude rules (no spec is built)."""
+        sizes = {k: len(v) for k, v in self.axes.items()}
+        total = math.prod(sizes.values())
+
+        def covered(start: int, common: Rule | None, sign: int) -> int:
+            # cells matched by the intersection `common` of the rules chosen so far, then deeper
+            out = 0
+            for j in range(start, len(self.exclude)):
+                rule = self.exclude[j]
+                both = dict(rule) if common is None else dict(common)
+                if common is not None:
+                    for k, pos in rule.items():
+                        both[k] = both[k] & pos if k in both else pos
+                if any(not pos for pos in both.values()):
+                    continue  # no cell matches every chosen rule, nor any superset of them
+                cells = math.prod(len(both[k]) if k in both else n for k, n in sizes.items())
+                out += sign * cells + covered(j + 1, both, -sign)
+            return out
+
+        return total - covered(0, None, 1)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def run_id_of(kind: str, params: dict[str, Any]) -> str:
-    canonical = json.dumps({"kind": kind, **params}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    """A hash of the canonical (sorted, compact) JSON of the kind and every hyperparameter."""
+    return hashlib.sha256(_json({"kind": kind, **params}).encode()).hexdigest()[:16]
 
 
 def make_runspec(kind: str, params: dict[str, Any]) -> RunSpec:
     return RunSpec(kind, params, run_id_of(kind, params))
-
-
-def _matches(rule: dict[str, list[Any]], params: dict[str, Any]) -> bool:
-    for key, allowed in rule.items():
-        value = params[key]
-        name = value["name"] if isinstance(value, dict) and "name" in value else None
-        if not any(a == value or (name is not None and a == name) for a in allowed):
-            return False
-    return True
 
 
 def _canonical(value: Any) -> Any:
@@ -116,102 +145,168 @@ def _closest(word: str, allowed) -> str:
     return f"did you mean '{close[0]}'? " if close else ""
 
 
-def _values(path: str, key: str, raw: Any) -> list[Any]:
-    """An axis as a list of raw values: scalar, list, or {range: [start, stop]}."""
+def _values(where: str, raw: Any) -> list[Any]:
+    """An axis as a list of raw values: scalar, list, or {range: [start, stop(, step)]}."""
     if isinstance(raw, dict) and "range" in raw:
         r = raw["range"]
         if (set(raw) != {"range"} or not isinstance(r, list) or len(r) not in (2, 3)
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in r)):
-            raise GridError(f"{path}: params.{key}: {{range: ...}} takes [start, stop] or "
-                            f"[start, stop, step] of integers, got {raw!r}")
-        values = list(range(*r))
+            raise GridError(f"{where}: {{range: ...}} takes [start, stop] or [start, stop, step] of integers, "
+                            f"got {raw!r}")
+        if len(r) == 3 and r[2] == 0:
+            raise GridError(f"{where}: range {r} has step 0")
+        values = range(*r)
         if not values:
-            raise GridError(f"{path}: params.{key}: range {r} is empty")
-        return values
+            raise GridError(f"{where}: range {r} is empty")
+        if len(values) > MAX_AXIS_VALUES:
+            raise GridError(f"{where}: range {r} gives {len(values):,} values; at most {MAX_AXIS_VALUES:,} per axis")
+        return list(values)
     if isinstance(raw, list):
         if not raw:
-            raise GridError(f"{path}: params.{key}: an empty list gives no runs")
+            raise GridError(f"{where}: an empty list gives no runs")
         return raw
     return [raw]
 
 
-def _validate_value(path: str, key: str, adapter: TypeAdapter, value: Any) -> Any:
+def _validate_value(where: str, adapter: TypeAdapter, value: Any) -> Any:
     try:
         return _canonical(adapter.validate_python(value))
     except ValidationError as exc:
         msgs = []
         for err in exc.errors():  # a union type gives one error per alternative
             ctx = err.get("ctx", {}).get("error")
-            msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName)) else err["msg"]
+            msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName, ParamError)) else err["msg"]
             if msg not in msgs:
                 msgs.append(msg)
-        msg = " or ".join(msgs)
-        raise GridError(f"{path}: params.{key}: bad value {value!r}: {msg}") from None
+        raise GridError(f"{where}: bad value {value!r}: {' or '.join(msgs)}") from None
 
 
-def load_grid(path: str | Path) -> Grid:
-    """Read and validate a grid file; raise ``GridError`` on any problem."""
+def load_grid(path: str | Path, *, run_plugins: bool = True) -> Grid:
+    """Read and validate a grid file; raise ``GridError`` on any problem (``run_plugins``: see ``grid_from_dict``)."""
+    from albench.grid_file import read_grid_document  # bounded, strict YAML (size, aliases, depth, keys)
+
     path = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise GridError(f"{path}: cannot read grid file: {exc.strerror or exc}") from None
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise GridError(f"{path}: malformed YAML{where}: {problem}") from None
-    return grid_from_dict(doc, path)
+    return grid_from_dict(read_grid_document(path), path, run_plugins=run_plugins)
 
 
-def grid_from_dict(doc: Any, path: str = "<grid>") -> Grid:
+_INVALID = object()  # a value that failed validation (None is a valid value)
+
+
+class _Problems:
+    """The mistakes of one grid file, collected so that all are reported together."""
+
+    def __init__(self, path: str):
+        self.path, self.messages = path, []
+
+    def add(self, message: str) -> None:
+        self.messages.append(message if message.startswith(self.path) else f"{self.path}: {message}")
+
+    def collect(self, func, *args, failed: Any = None):
+        """``func(*args)``, or ``failed`` with its GridError recorded."""
+        try:
+            return func(*args)
+        except GridError as exc:
+            self.add(str(exc))
+            return failed
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            shown = self.messages[:MAX_ERRORS]
+            more = len(self.messages) - len(shown)
+            raise GridError("\n".join(shown + ([f"{self.path}: ... and {more} more"] if more else [])))
+
+
+def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) -> Grid:
+    """Validate a grid document; every mistake in it is reported in one ``GridError`` (one line each).
+
+    ``run_plugins=False`` (``grid show``) reads the ``plugins:`` files for the
+    names they register instead of running them; their parameters go unchecked.
+    """
     if not isinstance(doc, dict):
         raise GridError(f"{path}: a grid file is a mapping with keys name, kind, params")
+    problems = _Problems(path)
     for key in doc:
         if key not in TOP_KEYS:
-            raise GridError(f"{path}: unknown top-level key '{key}'; {_closest(key, TOP_KEYS)}"
-                            f"allowed: {', '.join(sorted(TOP_KEYS))}")
+            problems.add(f"unknown top-level key '{key}'; {_closest(key, TOP_KEYS)}"
+                         f"allowed: {', '.join(sorted(TOP_KEYS))}")
     for key in ("name", "kind", "params"):
         if key not in doc:
-            raise GridError(f"{path}: missing key '{key}'")
-    name = doc["name"]
-    if not isinstance(name, str) or not name.strip() or "/" in name:
-        raise GridError(f"{path}: name: {name!r} is not a usable grid name (a non-empty string, no '/')")
-    kind = doc["kind"]
-    if kind not in KINDS:
-        raise GridError(f"{path}: kind: unknown kind {kind!r}; {_closest(kind, KINDS)}allowed: {', '.join(KINDS)}")
-    plugins = doc.get("plugins") or []
-    if isinstance(plugins, str):
-        plugins = [plugins]
-    _load_plugins(path, plugins)
-    timeout = doc.get("timeout_s")
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise GridError(f"{path}: timeout_s: {timeout!r} must be a positive number of seconds")
+            problems.add(f"missing key '{key}'")
+    name = doc.get("name")
+    if "name" in doc and not (isinstance(name, str) and GRID_NAME.fullmatch(name)):
+        problems.add(f"name: {name!r} is not a usable grid name (1 to 100 letters, digits, '.', '_' or '-', "
+                     f"starting with a letter or digit)")
+    kind = doc.get("kind")
+    if "kind" in doc and kind not in KINDS:
+        problems.add(f"kind: unknown kind {kind!r}; {_closest(kind, KINDS)}allowed: {', '.join(KINDS)}")
+    plugins = problems.collect(_plugin_list, doc.get("plugins"))
+    timeout = problems.collect(_timeout, doc.get("timeout_s"))
+    if "description" in doc and not isinstance(doc["description"], (str, type(None))):
+        problems.add("description: expected text")
+    if kind not in KINDS or "params" not in doc:
+        problems.raise_if_any()
+    unloaded: set[str] = set()
+    if plugins and run_plugins:
+        problems.collect(_load_plugins, path, plugins)
+    elif plugins:
+        unloaded = problems.collect(_plugin_names, path, plugins) or set()
+    token = UNLOADED_PLUGIN_NAMES.set(frozenset(unloaded))
+    try:
+        axes = _axes(problems, kind, doc["params"])
+        exclude = _exclude_rules(problems, kind, doc.get("exclude") or [], axes)
+    finally:
+        UNLOADED_PLUGIN_NAMES.reset(token)
+    problems.raise_if_any()
+    grid = Grid(name=name, kind=kind, path=path, axes=axes, exclude=exclude,
+                description=str(doc.get("description") or ""), plugins=list(plugins or []), timeout_s=timeout)
+    if exclude and len(grid) == 0:
+        raise GridError(f"{path}: exclude: the rules remove every run of the grid")
+    return grid
 
-    model = KINDS[kind].params
-    raw_params = doc["params"]
+
+def _plugin_list(raw: Any) -> list[str]:
+    plugins = [raw] if isinstance(raw, str) else (raw or [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+        raise GridError(f"plugins: expected a folder or a list of folders, got {raw!r}")
+    return plugins
+
+
+def _timeout(raw: Any) -> float | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
+        raise GridError(f"timeout_s: {raw!r} must be a positive, finite number of seconds")
+    return raw
+
+
+def _axes(problems: _Problems, kind: str, raw_params: Any) -> dict[str, list[Any]]:
+    """Each hyperparameter's validated, canonical, de-duplicated values (defaults for the ones not given)."""
     if not isinstance(raw_params, dict):
-        raise GridError(f"{path}: params: expected a mapping of hyperparameter -> value(s)")
-    fields = model.model_fields
+        problems.add("params: expected a mapping of hyperparameter -> value(s)")
+        return {}
+    fields = KINDS[kind].params.model_fields
     for key in raw_params:
         if key not in fields:
-            raise GridError(f"{path}: params.{key}: unknown hyperparameter for kind '{kind}'; "
-                            f"{_closest(key, fields)}allowed: {', '.join(fields)}")
+            problems.add(f"params.{key}: unknown hyperparameter for kind '{kind}'; "
+                         f"{_closest(key, fields)}allowed: {', '.join(fields)}")
     axes: dict[str, list[Any]] = {}
     for key, info in fields.items():
         if key not in raw_params:
             if info.is_required():
-                raise GridError(f"{path}: params: missing key '{key}' (required for kind '{kind}')")
-            axes[key] = [_canonical(info.get_default(call_default_factory=True))]
+                problems.add(f"params: missing key '{key}' (required for kind '{kind}')")
+            else:
+                axes[key] = [_canonical(info.get_default(call_default_factory=True))]
             continue
-        adapter = TypeAdapter(info.rebuild_annotation())
-        values = [_validate_value(path, key, adapter, v) for v in _values(path, key, raw_params[key])]
-        axes[key] = _dedupe(values)
-    exclude = _exclude_rules(path, doc.get("exclude") or [], axes)
-    return Grid(name=name, kind=kind, path=path, axes=axes, exclude=exclude,
-                description=str(doc.get("description") or ""), plugins=list(plugins), timeout_s=timeout)
+        where = f"params.{key}"
+        adapter = _adapter(info)
+        values = [problems.collect(_validate_value, where, adapter, v, failed=_INVALID)
+                  for v in problems.collect(_values, where, raw_params[key], failed=[])]
+        axes[key] = _dedupe([v for v in values if v is not _INVALID])  # null is a value (pool_size: null)
+    return axes
+
+
+def _adapter(info) -> TypeAdapter:
+    return TypeAdapter(info.rebuild_annotation())
 
 
 def _dedupe(values: list[Any]) -> list[Any]:
@@ -224,30 +319,81 @@ def _dedupe(values: list[Any]) -> list[Any]:
     return out
 
 
-def _exclude_rules(path: str, rules: Any, axes: dict[str, list[Any]]) -> list[dict[str, list[Any]]]:
+def _exclude_rules(problems: _Problems, kind: str, rules: Any, axes: dict[str, list[Any]]) -> list[Rule]:
+    """Each rule as the positions of the axis values it names.
+
+    A value is validated and canonicalised like ``params`` (``{name: rf}`` is
+    rf with its default parameters); a bare component name (``rf``) names every
+    value of that component, whatever its parameters. A value that names no
+    value of its axis is an error: the rule would silently exclude nothing.
+    """
     if not isinstance(rules, list):
-        raise GridError(f"{path}: exclude: expected a list of mappings like {{learner: gnb, strategy: margin}}")
+        problems.add("exclude: expected a list of mappings like {learner: gnb, strategy: margin}")
+        return []
+    fields = KINDS[kind].params.model_fields
     out = []
     for i, rule in enumerate(rules):
         if not isinstance(rule, dict) or not rule:
-            raise GridError(f"{path}: exclude[{i}]: expected a non-empty mapping of hyperparameter -> value(s)")
-        for key in rule:
+            problems.add(f"exclude[{i}]: expected a non-empty mapping of hyperparameter -> value(s)")
+            continue
+        positions: Rule = {}
+        for key, raw in rule.items():
+            where = f"exclude[{i}].{key}"
             if key not in axes:
-                raise GridError(f"{path}: exclude[{i}].{key}: not a hyperparameter; "
-                                f"{_closest(key, axes)}allowed: {', '.join(axes)}")
-        out.append({k: (v if isinstance(v, list) else [v]) for k, v in rule.items()})
+                problems.add(f"{where}: not a hyperparameter; {_closest(key, axes)}allowed: {', '.join(axes)}")
+                continue
+            found: set[int] = set()
+            for value in raw if isinstance(raw, list) else [raw]:
+                hits = _positions(problems, where, value, axes[key], fields.get(key))
+                found |= hits
+            positions[key] = frozenset(found)
+        if len(positions) == len(rule):
+            out.append(positions)
     return out
+
+
+def _positions(problems: _Problems, where: str, value: Any, values: list[Any], info) -> set[int]:
+    if isinstance(value, str) and any(isinstance(v, dict) and v.get("name") == value for v in values):
+        return {i for i, v in enumerate(values) if isinstance(v, dict) and v.get("name") == value}
+    canonical = value
+    if info is not None:
+        canonical = problems.collect(_validate_value, where, _adapter(info), value, failed=_INVALID)
+        if canonical is _INVALID:
+            return set()
+    key = json.dumps(canonical, sort_keys=True)
+    hits = {i for i, v in enumerate(values) if json.dumps(v, sort_keys=True) == key}
+    if not hits:
+        shown = ", ".join(_short(v) for v in values[:10]) + (", ..." if len(values) > 10 else "")
+        problems.add(f"{where}: {value!r} matches no value of the grid; its values: {shown}")
+    return hits
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"name", "params"}:
+        return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
+    return repr(value)
+
+
+def _plugin_folder(path: str, folder: str) -> Path:
+    folder_path = Path(folder)
+    return folder_path if folder_path.is_absolute() else Path(path).parent / folder_path
+
+
+def _plugin_names(path: str, folders: list[str]) -> set[str]:
+    from albench.plugin_names import registered_names
+
+    try:
+        return set().union(*(registered_names(_plugin_folder(path, f)) for f in folders))
+    except FileNotFoundError as exc:
+        raise GridError(f"{path}: plugins: {exc}") from None
 
 
 def _load_plugins(path: str, folders: list[str]) -> None:
     from albench.strategy import load_plugin_folder, registry
 
-    registry.names()  # built-ins first, so a plug-in may override on purpose
+    registry.names()  # built-ins first, so a plug-in that reuses a name is caught
     for folder in folders:
-        folder_path = Path(folder)
-        if not folder_path.is_absolute():
-            folder_path = Path(path).parent / folder_path
         try:
-            load_plugin_folder(folder_path)
-        except FileNotFoundError as exc:
+            load_plugin_folder(_plugin_folder(path, folder))
+        except (FileNotFoundError, ValueError) as exc:  # a missing folder, a name registered twice
             raise GridError(f"{path}: plugins: {exc}") from None

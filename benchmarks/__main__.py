@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import operator
 import os
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller problems: minutes, not a quarter hour")
     parser.add_argument("--only", nargs="+", choices=names, metavar="NAME", help=f"modules to run: {names}")
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file to merge into")
+    parser.add_argument("--sizes", nargs="+", type=int, metavar="N",
+                        help="problem sizes for the modules whose run() takes sizes (scale: numbers of runs)")
     args = parser.parse_args(argv)
 
     stamp = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
@@ -108,7 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.only or names:
         t0 = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        figures = normalise(name, module.run(args.quick), args.quick)
+        takes_sizes = args.sizes and "sizes" in inspect.signature(module.run).parameters
+        figures = normalise(name, module.run(args.quick, **({"sizes": args.sizes} if takes_sizes else {})), args.quick)
         seconds = round(time.perf_counter() - t0, 1)
         for key, record in figures.items():
             record.update(stamp, module_seconds=seconds)

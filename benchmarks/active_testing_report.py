@@ -1,123 +1,195 @@
-"""Figures of the active-testing benchmark (grids/active-testing.yaml) as Markdown.
+"""Figures of the active-testing benchmarks (grids/active-testing*.yaml) as Markdown.
 
     albench grid run grids/active-testing.yaml --out /tmp/at-results
     python benchmarks/active_testing_report.py /tmp/at-results
 
-Prints a digest of the labelling efficiency (how many uniform labels the plain
-mean needs for the same mean squared error, from the exact formula in
-``albench.active_testing.report``, divided by M) of selected methods; then, per
-data set and loss, the mean and median squared error of every surrogate x
-proposal x estimator after M labels; the efficiency of each with a bootstrap
-interval; and a check of the exact formula against the uniform runs.
+Every table keeps apart every hyperparameter that varies among the runs: a
+table per panel (data set, loss and any other varying key except the ones in
+its rows), rows per surrogate x proposal x estimator; only the seeds are
+averaged over. Sections: warnings about unreliable runs; labelling efficiency
+(how many uniform labels the plain mean needs for the same mean squared error,
+from the exact formula in ``albench.active_testing.report``, divided by M;
+interval: BCa bootstrap over runs) of every method at the largest M; mean
+(median) squared error at each M; how much of the squared error the worst 5 %
+of runs carry; coverage of the per-run intervals against their nominal level;
+the probability of choosing the better model (grids with a ``rival`` or two
+models); and a check of the exact formula against the uniform runs.
 """
 
 from __future__ import annotations
 
 import argparse
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from albench.active_testing.report import GROUP, ROW, errors_by_budget, iid_mse, labelling_efficiency
+from albench.active_testing.report import (errors_by_budget, group_keys, iid_mse, labelled_runs, labelling_efficiency,
+                                           reliability_warnings, selection_accuracy)
 from albench.store import Store
 
-ORDER = {"uniform": 0, "entropy": 1, "surrogate_loss": 2, "true_loss": 3}
+ROW = ["surrogate", "proposal", "estimator"]
+ORDER = {"uniform": 0, "entropy": 1, "surrogate_loss": 2, "xwed": 3, "loss_difference": 4, "true_loss": 5}
+CURVE_COLUMNS = ["run_id", "m", "estimator", "estimate", "true_risk", "squared_error", "covered",
+                 "difference_estimate", "true_difference"]
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.2g}" if x >= 1e-3 else f"{x:.1e}"
+    return "-" if x is None or not np.isfinite(x) else (f"{x:.2g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.1e}")
 
 
-def _rows(table: pd.DataFrame) -> pd.DataFrame:
+def read_curves(results: str, budgets: list[int]) -> pd.DataFrame:
+    """The curve rows at the requested M only, read by DuckDB (column-pruned, filtered in the scan)."""
+    pattern = f"{Store(results).dir('curves')}/**/*.parquet"
+    names = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{pattern}', union_by_name=true)").df()["column_name"]
+    cols = ", ".join(c for c in CURVE_COLUMNS if c in set(names))
+    ms = ", ".join(str(int(m)) for m in budgets)
+    return duckdb.sql(f"SELECT {cols} FROM read_parquet('{pattern}', union_by_name=true) WHERE m IN ({ms})").df()
+
+
+def _sorted_rows(table: pd.DataFrame) -> pd.DataFrame:
     table = table.assign(order=table["proposal"].map(ORDER).fillna(9))
     return table.sort_values(["surrogate", "order", "proposal", "estimator"]).drop(columns="order")
 
 
-DIGEST = [  # (surrogate, proposal, estimator, label)
-    ("model", "uniform", "iid", "uniform + iid mean (the baseline)"),
-    ("model", "entropy", "lure", "entropy + LURE"),
-    ("model", "surrogate_loss", "lure", "surrogate_loss (model) + LURE"),
-    ("rf", "surrogate_loss", "lure", "surrogate_loss (rf) + LURE"),
-    ("model", "surrogate_loss", "pure", "surrogate_loss (model) + PURE"),
-    ("model", "surrogate_loss", "is", "surrogate_loss (model) + IS"),
-    ("model", "surrogate_loss", "iid", "surrogate_loss (model) + iid mean"),
-    ("model", "surrogate_loss", "ase", "surrogate_loss (model) + ASE"),
-    ("rf", "surrogate_loss", "ase", "surrogate_loss (rf) + ASE"),
-    ("model", "true_loss", "lure", "true_loss (oracle) + LURE"),
-    ("model", "true_loss", "is", "true_loss (oracle) + IS"),
-]
-SHORT = {"cross_entropy": "CE", "zero_one": "0-1"}
+def _panels(frame: pd.DataFrame, keys: list[str]):
+    panel = [k for k in keys if k not in ROW]
+    for values, group in frame.groupby(panel):
+        values = values if isinstance(values, tuple) else (values,)
+        yield ", ".join(f"{k} {v}" if k not in ("dataset", "loss") else str(v) for k, v in zip(panel, values)), group
 
 
-def digest_table(eff: pd.DataFrame, budgets: list[int]) -> str:
-    cols = [(d, loss, m) for (d, loss) in sorted(set(map(tuple, eff[GROUP].to_numpy()))) for m in budgets]
-    index = eff.set_index([*ROW, *GROUP, "m"])["efficiency"]
-    rows = []
-    for surrogate, proposal, estimator, label in DIGEST:
-        row = {"method": label}
-        for d, loss, m in cols:
-            value = index.get((surrogate, proposal, estimator, d, loss, m))
-            row[f"{d} {SHORT.get(loss, loss)}, M={m}"] = "-" if value is None else f"{value:.2g}"
-        rows.append(row)
-    return ("#### Labelling efficiency: iid labels with the same mean squared error, divided by M\n\n"
-            + pd.DataFrame(rows).to_markdown(index=False))
+def efficiency_table(eff: pd.DataFrame, keys: list[str], budget: int) -> str:
+    """One row per surrogate x proposal x estimator, one column per panel."""
+    columns = []
+    for title, group in _panels(eff[eff["m"] == budget], keys):
+        cells = [f"{n / budget:.2f} ({lo / budget:.2f}-{hi / budget:.2f})"
+                 for n, lo, hi in zip(group["iid_labels"], group["iid_labels_low"], group["iid_labels_high"])]
+        columns.append(group[ROW].assign(**{title: cells}).set_index(ROW))
+    runs = int(eff.loc[eff["m"] == budget, "runs"].min())
+    wide = pd.concat(columns, axis=1).fillna("-").reset_index()
+    return (f"#### Labelling efficiency at M={budget}: iid labels with the same mean squared error, divided by M "
+            f"(95% BCa bootstrap interval over runs; at least {runs} runs per cell)\n\n"
+            + _sorted_rows(wide).to_markdown(index=False))
 
 
-def error_tables(errors: pd.DataFrame, budgets: list[int]) -> str:
+def error_tables(errors: pd.DataFrame, keys: list[str]) -> str:
     out = []
-    for (dataset, loss), group in errors.groupby(GROUP):
+    for title, group in _panels(errors, keys):
         cells = group.assign(cell=[f"{_fmt(a)} ({_fmt(b)})" for a, b in zip(group["mse"], group["median_se"])])
-        wide = cells.pivot_table(index=ROW, columns="m", values="cell", aggfunc="first")
-        wide = _rows(wide.reset_index())
+        wide = cells.pivot_table(index=ROW, columns="m", values="cell", aggfunc="first").reset_index()
         wide.columns = [*ROW, *[f"M={m}" for m in wide.columns[len(ROW):]]]
         runs = int(group["runs"].max())
-        out.append(f"#### {dataset}, {loss}: mean (median) squared error, {runs} runs per cell\n\n"
-                   + wide.to_markdown(index=False))
+        out.append(f"#### {title}: mean (median) squared error, {runs} runs per cell\n\n"
+                   + _sorted_rows(wide).to_markdown(index=False))
     return "\n\n".join(out)
 
 
-def efficiency_table(eff: pd.DataFrame, budget: int) -> str:
-    at = eff[eff["m"] == budget].copy()
-    at["cell"] = [f"{n / budget:.2f} ({lo / budget:.2f}-{hi / budget:.2f})"
-                  for n, lo, hi in zip(at["iid_labels"], at["iid_labels_low"], at["iid_labels_high"])]
-    wide = at.pivot_table(index=ROW, columns=GROUP, values="cell", aggfunc="first")
-    wide.columns = [f"{d}, {loss}" for d, loss in wide.columns]
-    return (f"#### Labelling efficiency at M={budget}: iid labels with the same mean squared error, divided by M "
-            f"(95% bootstrap interval over runs)\n\n" + _rows(wide.reset_index()).to_markdown(index=False))
+def tail_share(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str], budget: int, share: float = 0.05) -> str:
+    """Share of the summed squared error carried by the worst ``share`` of runs, per cell."""
+    ok = labelled_runs(runs)
+    rows = curves[curves["m"] == budget].merge(ok[["run_id", *[k for k in keys if k != "estimator"]]], on="run_id")
+
+    def top(s: pd.Series) -> float:
+        v = np.sort(s.to_numpy())[::-1]
+        k = max(1, int(round(share * len(v))))
+        return float(v[:k].sum() / v.sum()) if v.sum() > 0 else np.nan
+
+    table = rows[rows["estimator"].isin(["lure", "pure", "difference"])].groupby(keys)["squared_error"].apply(top)
+    table = table.rename("share").reset_index()
+    table["share"] = [f"{x:.0%}" if np.isfinite(x) else "-" for x in table["share"]]
+    wide = table.pivot_table(index=ROW, columns=[k for k in keys if k not in ROW], values="share", aggfunc="first")
+    wide.columns = [", ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in wide.columns]
+    return (f"#### Heavy tails: share of the total squared error at M={budget} carried by the worst "
+            f"{share:.0%} of runs\n\n" + _sorted_rows(wide.reset_index()).to_markdown(index=False))
 
 
-def formula_check(runs: pd.DataFrame, errors: pd.DataFrame, budgets: list[int]) -> str:
+def coverage_tables(errors: pd.DataFrame, keys: list[str], level: float) -> str:
+    with_ci = errors[errors["coverage"].notna()] if "coverage" in errors.columns else errors.iloc[:0]
+    if with_ci.empty:
+        return "No intervals stored (runs older than the interval columns)."
+    out = []
+    for title, group in _panels(with_ci, keys):
+        wide = group.pivot_table(index=ROW, columns="m", values="coverage", aggfunc="first").reset_index()
+        wide.columns = [*ROW, *[f"M={m}" for m in wide.columns[len(ROW):]]]
+        for col in wide.columns[len(ROW):]:
+            wide[col] = [f"{x:.3f}" + (" *" if abs(x - level) > 0.05 else "") for x in wide[col]]
+        out.append(f"#### {title}: coverage of the {level:.0%} intervals (share of runs whose interval holds the "
+                   f"true risk; * more than 0.05 from {level:.2f})\n\n" + _sorted_rows(wide).to_markdown(index=False))
+    return "\n\n".join(out)
+
+
+def selection_table(runs: pd.DataFrame, curves: pd.DataFrame) -> str:
+    table = selection_accuracy(runs, curves)
+    if table.empty:
+        return ""
+    table = table[table["estimator"].isin(["iid", "lure", "pure", "difference", "difference_pure"])]
+    wide = table.pivot_table(index=["models", "design", "proposal", "estimator"], columns="m", values="p_correct",
+                             aggfunc="first").reset_index()
+    wide.columns = [*wide.columns[:4], *[f"M={m}" for m in wide.columns[4:]]]
+    runs_per = table.groupby(["design", "proposal"])["runs"].max().to_dict()
+    wide.insert(4, "runs", [runs_per[(d, p)] for d, p in zip(wide["design"], wide["proposal"])])
+    for col in wide.columns[5:]:
+        wide[col] = [f"{x:.2f}" for x in wide[col]]
+    risks = labelled_runs(runs).groupby(["seed", "model"])["true_risk"].first().unstack()
+    truth = ""
+    if risks.shape[1] == 2:
+        (a, b), both = risks.columns, risks.dropna()
+        share = (both[b] > both[a]).mean()
+        worse, better, share = (b, a, share) if share >= 0.5 else (a, b, 1 - share)
+        truth = f" {worse} is truly worse than {better} in {share:.0%} of {len(both)} seeds."
+    return ("#### Model selection: probability that the estimates pick the truly better model\n\n"
+            "paired: one acquisition, the difference of the two risks estimated from the same labels; "
+            "independent: one acquisition per model, matched by seed." + truth + "\n\n"
+            + wide.to_markdown(index=False))
+
+
+def formula_check(runs: pd.DataFrame, errors: pd.DataFrame, keys: list[str], budgets: list[int]) -> str:
     rows = []
-    ok = runs[runs["status"] == "ok"]
-    for (dataset, loss), group in ok[ok["proposal"] == "uniform"].groupby(GROUP):
-        sel = errors[(errors["dataset"] == dataset) & (errors["loss"] == loss)
-                     & (errors["proposal"] == "uniform") & (errors["estimator"] == "iid")]
+    ok = labelled_runs(runs)
+    panel = [k for k in keys if k not in ROW]
+    uniform = errors[(errors["proposal"] == "uniform") & (errors["estimator"] == "iid")]
+    for values, group in ok[ok["proposal"] == "uniform"].groupby(panel):
+        values = values if isinstance(values, tuple) else (values,)
+        sel = uniform.merge(pd.DataFrame([values], columns=panel), on=panel)
         measured = sel.groupby("m").apply(lambda g: np.average(g["mse"], weights=g["runs"]), include_groups=False)
         exact = iid_mse(group, np.array(budgets))
-        rows += [{"dataset": dataset, "loss": loss, "M": m, "runs": len(group),
-                  "measured": _fmt(measured.get(m, np.nan)), "exact": _fmt(e)} for m, e in zip(budgets, exact)]
+        rows += [{**dict(zip(panel, values)), "M": m, "runs": len(group), "measured": _fmt(measured.get(m, np.nan)),
+                  "exact": _fmt(e)} for m, e in zip(budgets, exact)]
+    if not rows:
+        return ""
     return ("#### Check: uniform-proposal iid mean, measured mean squared error against the exact formula\n\n"
             + pd.DataFrame(rows).to_markdown(index=False))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", nargs="?", default="results/active-testing", help="results folder of the grid")
     parser.add_argument("--budgets", type=int, nargs="+", default=[10, 25, 50, 100], help="values of M to report")
-    args = parser.parse_args()
-    store = Store(args.results)
-    runs, curves = store.read("runs"), store.read("curves")
+    args = parser.parse_args(argv)
+    runs = Store(args.results).read("runs")
     if runs.empty:
         raise SystemExit(f"no runs stored under {args.results}")
     ok = runs[runs["status"] == "ok"]
-    print(f"{len(ok)} runs ok, {len(runs) - len(ok)} failed, from {args.results}\n")
-    errors = errors_by_budget(runs, curves, args.budgets)
+    curves = read_curves(args.results, args.budgets)
+    keys = [*group_keys(runs), "estimator"]
+    budgets = sorted(set(args.budgets) & set(curves["m"]))
+    level = float(ok["confidence"].iloc[0]) if "confidence" in ok.columns else 0.95
+    print(f"{len(ok)} runs ok, {len(runs) - len(ok)} failed, from {args.results}; tables keep apart: "
+          f"{', '.join(k for k in keys if k != 'estimator')}; averaged over the seeds only.\n")
+    for warning in reliability_warnings(runs):
+        print(f"> warning: {warning}\n")
+    errors = errors_by_budget(runs, curves, budgets)
     eff = labelling_efficiency(runs, errors)
-    budget = max(m for m in args.budgets if m in set(errors["m"]))
-    print(digest_table(eff, [min(args.budgets), budget]), end="\n\n")
-    print(error_tables(errors, args.budgets), end="\n\n")
-    print(efficiency_table(eff, budget), end="\n\n")
-    print(formula_check(runs, errors, args.budgets))
+    budget = max(budgets)
+    print(efficiency_table(eff, keys, budget), end="\n\n")
+    print(error_tables(errors, keys), end="\n\n")
+    print(tail_share(runs, curves, keys, budget), end="\n\n")
+    print(coverage_tables(errors, keys, level), end="\n\n")
+    selection = selection_table(runs, curves)
+    if selection:
+        print(selection, end="\n\n")
+    print(formula_check(runs, errors, keys, budgets))
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ estimators is proportional to the true loss; the proposals approximate it.
 
 import numpy as np
 
-from albench.active_testing.losses import entropy
-from albench.active_testing.proposals import Proposal, register
+from albench.active_testing.losses import entropy, expected_abs_difference, loss_per_label
+from albench.active_testing.proposals import Proposal, ProposalError, register
 
 
 @register("uniform", "every unlabelled point equally likely (the iid baseline)")
@@ -43,3 +43,45 @@ class Entropy(Proposal):
         if "model_entropy" not in state.cache:
             state.cache["model_entropy"] = entropy(state.model_proba)
         return state.cache["model_entropy"][state.unlabelled]
+
+
+@register("xwed", "surrogate members' disagreement weighted by the model's loss, for ASE (Kossen et al. 2022)")
+class XWED(Proposal):
+    """Cross-entropy weighted expected disagreement: E_k sum_y |pi_k(y|x) - pi(y|x)| L(f(x), y).
+
+    pi_k are the surrogate's members (``bootstrap``), pi their mean, L(f(x), y)
+    the model's loss if the label were y (cross-entropy: -log f(y|x)). It
+    labels where the surrogate is unsure about a label that would cost the
+    model much: where ASE's interpolation of the loss is least reliable
+    (Kossen et al., "Active Surrogate Estimators", NeurIPS 2022). This is our
+    reading of the acquisition's name and description, not a port of the
+    authors' code. A surrogate with one member has no disagreement: every
+    score is 0 and q is uniform.
+    """
+
+    def scores(self, state):
+        if "xwed" not in state.cache:
+            members = state.surrogate_members
+            if members is None:
+                members = state.surrogate_proba[None]
+            gap = np.abs(members - state.surrogate_proba[None]).mean(axis=0)
+            state.cache["xwed"] = (gap * loss_per_label(state.model_proba, state.loss)).sum(axis=1)
+        return state.cache["xwed"][state.unlabelled]
+
+
+@register("loss_difference", "the surrogate's expected |loss difference| of the model and its rival")
+class LossDifference(Proposal):
+    """E_{y ~ pi(y|x)} |L(f(x), y) - L(g(x), y)| for the model f and the rival g sharing the labels.
+
+    The variance-optimal q for estimating R_f - R_g is proportional to
+    |L_f - L_g| (the target is the mean of the differences): points where both
+    models lose the same tell nothing about which is better.
+    """
+
+    def scores(self, state):
+        if state.rival_proba is None:
+            raise ProposalError("proposal 'loss_difference' needs a rival model (grid key 'rival')")
+        if "loss_difference" not in state.cache:
+            state.cache["loss_difference"] = expected_abs_difference(state.model_proba, state.rival_proba,
+                                                                     state.surrogate_proba, state.loss)
+        return state.cache["loss_difference"][state.unlabelled]

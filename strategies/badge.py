@@ -101,6 +101,8 @@ def kmeans_pp_seeds(A: np.ndarray, H: np.ndarray, k: int, rng: np.random.Generat
 
 @register("badge", "BADGE: k-means++ on last-layer gradient embeddings (Ash et al. 2020)")
 class Badge(Strategy):
+    family = "badge"
+
     """BADGE (Ash et al. 2020); linear models, scikit-learn MLPs and torch learners' embeddings."""
 
     def query(self, state, batch_size, rng):

@@ -8,10 +8,16 @@ samples p_k of the predictive distribution:
 - ``mc_dropout``: K stochastic forward passes of a torch learner with dropout
   on (Gal, Islam and Ghahramani 2017, "Deep Bayesian active learning with
   image data");
-- ``trees``: the trees of a fitted forest (or any ensemble whose
-  ``estimators_`` predict probabilities), as the ensemble's members;
+- ``trees``: the members of a fitted random forest, extra-trees or bagging
+  ensemble (scikit-learn's ``RandomForestClassifier``, ``ExtraTreesClassifier``,
+  ``BaggingClassifier`` or subclasses): members fitted independently on
+  resamples, a stand-in for posterior samples. A bagging member trained on a
+  subset of the features (``max_features`` < 1) sees only those columns.
+  Boosting (AdaBoost, gradient boosting) and voting ensembles are refused:
+  their members are stages or different models, not samples of one
+  posterior;
 - ``bootstrap``: K copies of the learner fitted on bootstrap samples of the
-  labelled set (``strategies.committee``).
+  labelled set (``albench.strategies.committee``).
 
 ``auto`` takes the first that the model offers, in that order. The batch is
 the top k scores; BatchBALD (Kirsch et al. 2019), which scores the batch
@@ -24,10 +30,11 @@ from collections.abc import Iterable
 
 import numpy as np
 from scipy.special import entr
+from sklearn.ensemble import BaggingClassifier, ExtraTreesClassifier, RandomForestClassifier
 
 from albench.strategy import Strategy, register, top_k
-from strategies._common import check_choice, check_positive_int
-from strategies.committee import committee_proba
+from albench.strategies._common import check_choice, check_positive_int
+from albench.strategies.committee import committee_proba
 
 SOURCES = ("auto", "mc_dropout", "trees", "bootstrap")
 
@@ -47,9 +54,14 @@ def bald_scores(samples: np.ndarray) -> np.ndarray:
     return bald_from_members(iter(samples))
 
 
+POSTERIOR_ENSEMBLES = (RandomForestClassifier, ExtraTreesClassifier, BaggingClassifier)
+
+
 def has_members(est) -> bool:
+    """Whether ``est`` is a fitted forest or bagging ensemble of probabilistic members (``trees`` mode)."""
     members = getattr(est, "estimators_", None)
-    return isinstance(members, list) and len(members) > 1 and all(hasattr(m, "predict_proba") for m in members)
+    return (isinstance(est, POSTERIOR_ENSEMBLES) and isinstance(members, list) and len(members) > 1
+            and all(hasattr(m, "predict_proba") for m in members))
 
 
 def ensemble_member_proba(model, X: np.ndarray):
@@ -57,10 +69,14 @@ def ensemble_member_proba(model, X: np.ndarray):
 
     scikit-learn ensembles fit their members on labels encoded 0..C_seen-1, so a
     member's ``classes_`` index the ensemble's ``classes_`` (``model.columns_``).
+    A bagging member fitted on a subset of the features gets only those columns.
     """
-    for member in model.estimator_.estimators_:
+    ensemble = model.estimator_
+    features = getattr(ensemble, "estimators_features_", None)
+    for i, member in enumerate(ensemble.estimators_):
         out = np.zeros((len(X), model.n_classes))
-        out[:, model.columns_[np.asarray(member.classes_, dtype=int)]] = member.predict_proba(X)
+        X_member = X if features is None else X[:, features[i]]
+        out[:, model.columns_[np.asarray(member.classes_, dtype=int)]] = member.predict_proba(X_member)
         yield out
 
 
@@ -69,6 +85,8 @@ def ensemble_member_proba(model, X: np.ndarray):
 class Bald(Strategy):
     """BALD (Houlsby et al. 2011). Params: ``source`` (auto | mc_dropout | trees | bootstrap),
     ``n_samples`` (10: dropout passes or bootstrapped members; a forest uses all its trees)."""
+
+    family = "bald"
 
     def __init__(self, source: str = "auto", n_samples: int = 10):
         super().__init__(source=source, n_samples=n_samples)
@@ -81,8 +99,11 @@ class Bald(Strategy):
         if self.source == "auto":
             return next(name for name, ok in offered.items() if ok)
         if not offered[self.source]:
-            raise ValueError(f"bald: source '{self.source}' needs a model that offers it; "
-                             f"{type(model.estimator_).__name__} does not (use source: auto)")
+            needs = {"mc_dropout": "a torch learner with dropout",
+                     "trees": "a fitted random forest, extra-trees or bagging ensemble (boosting stages are not "
+                              "posterior samples)"}[self.source]
+            raise ValueError(f"bald: source '{self.source}' needs {needs}; {type(model.estimator_).__name__} "
+                             f"is not one (use source: auto or bootstrap)")
         return self.source
 
     def query(self, state, batch_size, rng):

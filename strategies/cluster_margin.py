@@ -22,8 +22,8 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.neighbors import NearestNeighbors
 
 from albench.strategy import Strategy, register, top_k
-from strategies._common import check_choice, check_positive_int, same_pool
-from strategies.uncertainty import margin_scores
+from albench.strategies._common import check_choice, check_positive_int, same_pool
+from albench.strategies.uncertainty import margin_scores
 
 LINKAGES = ("average", "complete", "single", "ward")
 
@@ -63,6 +63,9 @@ def round_robin(clusters: np.ndarray, k: int, rng: np.random.Generator) -> np.nd
 class ClusterMargin(Strategy):
     """Cluster-margin (Citovsky et al. 2021). Params: ``margin_factor`` (10: candidates per batch slot),
     ``n_clusters`` (null: sqrt(N)), ``linkage`` (average), ``max_cluster_points`` (2000)."""
+
+    known_failures = {"check_memory_linear_in_pool": "agglomerative clustering needs the pairwise distances of the "
+                      "points it clusters: quadratic up to max_cluster_points (2000: about 17 MiB), constant above"}
 
     def __init__(self, margin_factor: int = 10, n_clusters: int | None = None, linkage: str = "average",
                  max_cluster_points: int = 2000):

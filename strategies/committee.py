@@ -25,7 +25,7 @@ from scipy.special import entr, rel_entr
 
 from albench.learners import AlignedClassifier, make_learner, resolve
 from albench.strategy import Strategy, register, top_k
-from strategies._common import check_positive_int, fresh_model, seed_of
+from albench.strategies._common import check_positive_int, fresh_model, seed_of
 
 
 def vote_entropy(member_proba: np.ndarray) -> np.ndarray:
@@ -117,6 +117,7 @@ class VoteEntropy(CommitteeStrategy):
     """Vote entropy (Dagan and Engelson 1995; McCallum and Nigam 1998).
     Params: ``n_members`` (5), ``learners`` (none: bootstrapped copies of the run's learner), ``bootstrap``."""
 
+    family = "vote_entropy"
     measure = staticmethod(vote_entropy)
 
 
@@ -125,6 +126,7 @@ class KLDivergence(CommitteeStrategy):
     """Mean KL divergence of the members to the consensus (McCallum and Nigam 1998).
     Params: ``n_members`` (5), ``learners``, ``bootstrap``."""
 
+    family = "kl_divergence"
     measure = staticmethod(kl_to_consensus)
 
 
@@ -132,4 +134,5 @@ class KLDivergence(CommitteeStrategy):
 class ConsensusEntropy(CommitteeStrategy):
     """Entropy of the consensus (Settles 2009, section 3.2). Params: ``n_members`` (5), ``learners``, ``bootstrap``."""
 
+    family = "consensus_entropy"
     measure = staticmethod(consensus_entropy)

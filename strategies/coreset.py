@@ -13,7 +13,8 @@ then recomputed each cycle.
 
 ``kmeans``: cluster the unlabelled points into k = batch size clusters and
 take the point nearest each centroid (the diversity baseline of e.g. Zhdanov
-2019, without uncertainty weights). Lloyd's k-means up to ``minibatch_above``
+2019, without uncertainty weights). Both break ties (equally far points,
+duplicates) at random with the strategy's rng, never by lowest index. Lloyd's k-means up to ``minibatch_above``
 points, mini-batch k-means beyond.
 """
 
@@ -26,8 +27,8 @@ from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances_argmin_min
 
-from albench.strategy import Strategy, register
-from strategies._common import (SPACES, check_choice, check_positive_int, fill_at_random, representation,
+from albench.strategy import Strategy, random_argmax, register
+from albench.strategies._common import (SPACES, check_choice, check_positive_int, fill_at_random, representation,
                                same_pool, seed_of)
 
 
@@ -45,15 +46,14 @@ def k_center_greedy(X: np.ndarray, min_sq: np.ndarray, eligible: np.ndarray, k: 
 
     ``min_sq``: squared distance of every row to its nearest center (inf if none);
     ``eligible``: bool mask of the rows that may be picked. Neither is modified.
-    Without any center, the first pick is a random eligible row.
+    Equally far rows are tied and broken at random with ``rng`` (so without any
+    center, the first pick is a random eligible row).
     """
     sq_norms = np.einsum("ij,ij->i", X, X) if sq_norms is None else sq_norms
     dist = np.where(eligible, min_sq, -np.inf)
     picks = []
     for _ in range(min(k, int(eligible.sum()))):
-        best = int(np.argmax(dist))
-        if np.isposinf(dist[best]):  # no center yet: every eligible row is infinitely far
-            best = int(rng.choice(np.flatnonzero(np.isposinf(dist))))
+        best = random_argmax(dist, rng)  # ties (duplicates, no center yet: all inf) at random
         picks.append(best)
         to_best = np.maximum(sq_norms - 2.0 * (X @ X[best]) + sq_norms[best], 0.0)
         np.minimum(dist, to_best, out=dist)  # -inf (ineligible, picked) stays -inf
@@ -64,6 +64,8 @@ def k_center_greedy(X: np.ndarray, min_sq: np.ndarray, eligible: np.ndarray, k: 
 @register("coreset", "core-set: greedy k-center on the features or embedding (Sener & Savarese 2018)")
 class CoreSet(Strategy):
     """Greedy k-center (Sener and Savarese 2018). Params: ``space`` (auto | features)."""
+
+    family = "coreset"
 
     def __init__(self, space: str = "auto"):
         super().__init__(space=space)
@@ -99,15 +101,19 @@ class CoreSet(Strategy):
         return k_center_greedy(Z, min_sq, ~state.labelled, batch_size, rng, sq_norms)
 
 
-def nearest_to_centroids(X: np.ndarray, k: int, seed: int, minibatch_above: int = 10_000) -> np.ndarray:
-    """Row positions of the point nearest each of k k-means centroids (at most k, distinct)."""
+def nearest_to_centroids(X: np.ndarray, k: int, rng: np.random.Generator, minibatch_above: int = 10_000) -> np.ndarray:
+    """Row positions of the point nearest each of k k-means centroids (at most k, distinct).
+
+    The k-means seed comes from ``rng``; points equally near a centroid are tied and broken at random.
+    """
+    seed = seed_of(rng)
     algo = (MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=1, batch_size=2048)
             if len(X) > minibatch_above else KMeans(n_clusters=k, random_state=seed, n_init=1))
     with warnings.catch_warnings():  # fewer distinct points than k: handled by the caller's fill
         warnings.simplefilter("ignore", ConvergenceWarning)
         labels = algo.fit_predict(X)
     dist = np.take_along_axis(algo.transform(X), labels[:, None], axis=1).ravel()
-    order = np.lexsort((dist, labels))  # by cluster, nearest first
+    order = np.lexsort((rng.permutation(len(X)), dist, labels))  # by cluster, nearest first, ties at random
     _, first = np.unique(labels[order], return_index=True)
     return order[first]
 
@@ -124,7 +130,9 @@ class KMeansDiversity(Strategy):
     def query(self, state, batch_size, rng):
         candidates = state.unlabelled
         k = min(int(batch_size), len(candidates))
+        if k == 0:
+            return np.empty(0, dtype=np.intp)
         if k == len(candidates):
             return candidates.copy()
-        picked = candidates[nearest_to_centroids(state.X[candidates], k, seed_of(rng), self.minibatch_above)]
+        picked = candidates[nearest_to_centroids(state.X[candidates], k, rng, self.minibatch_above)]
         return fill_at_random(picked, candidates, k, rng)

@@ -10,9 +10,14 @@ is computed once in ``prepare``, in memory linear in N:
 
 - ``similarity: cosine`` (the paper's): exact mean over the whole pool in
   O(N d), since mean_u cos(x, x_u) = x^ . mean_u x_u^ for unit vectors x^.
-  It is rescaled to [0, 1] as (1 + cos) / 2 so that ``beta`` is defined for
-  features of any sign (for non-negative features cos is already in [0, 1];
-  the rescaling is monotone, so the density ranking is unchanged);
+  For non-negative features (the paper's) the mean is in [0, 1] and the
+  score is exactly the paper's. For features of any sign the mean can be
+  negative, where ``** beta`` is undefined for fractional beta, so it is
+  clipped at 0: a point dissimilar to the pool on average gets score 0, and
+  such points tie (broken at random) instead of being ordered by
+  uncertainty. (An earlier version rescaled to (1 + cos) / 2; that changes the
+  ranking of phi * density ** beta, since it adds a constant inside the
+  power, so it was dropped.) A zero row has cosine 0 to everything;
 - ``similarity: euclidean``: 1 / (1 + ||x - x_u||) as in modAL, averaged over
   the ``n_neighbors`` nearest pool points (a k-NN density, O(N k) memory), or
   over the whole pool when ``n_neighbors`` is null (exact, computed in row
@@ -28,8 +33,8 @@ from sklearn.metrics import pairwise_distances_chunked
 from sklearn.neighbors import NearestNeighbors
 
 from albench.strategy import ScoreStrategy, register
-from strategies._common import check_choice, check_positive_int, same_pool
-from strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
+from albench.strategies._common import check_choice, check_positive_int, same_pool
+from albench.strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
 
 BASES = {
     "entropy": entropy_scores,
@@ -41,10 +46,10 @@ WORKING_MEMORY_MB = 64  # size of one chunk of the exact N x N pass
 
 
 def cosine_density(X: np.ndarray) -> np.ndarray:
-    """mean_u (1 + cos(x, x_u)) / 2 over every pool point u (x itself included); zero rows have cos 0."""
+    """max(0, mean_u cos(x, x_u)) over every pool point u (x itself included); zero rows have cos 0."""
     norms = np.linalg.norm(X, axis=1)
     unit = X / np.where(norms > 0, norms, 1.0)[:, None]
-    return (1.0 + unit @ unit.mean(axis=0)) / 2.0
+    return np.maximum(unit @ unit.mean(axis=0), 0.0)
 
 
 def euclidean_density(X: np.ndarray, n_neighbors: int | None = 10) -> np.ndarray:
@@ -65,6 +70,8 @@ class InformationDensity(ScoreStrategy):
     """Density-weighted uncertainty (Settles and Craven 2008). Params: ``beta`` (1.0),
     ``base`` (entropy | least_confident | margin), ``similarity`` (cosine | euclidean),
     ``n_neighbors`` (10, euclidean only; null: the whole pool)."""
+
+    family = "information_density"
 
     def __init__(self, beta: float = 1.0, base: str = "entropy", similarity: str = "cosine",
                  n_neighbors: int | None = 10):

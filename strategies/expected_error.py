@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import entr
 
 from albench.strategy import Strategy, register, top_k
-from strategies._common import check_choice, check_positive_int, fresh_model
+from albench.strategies._common import check_choice, check_positive_int, fresh_model
 
 LOSSES = {
     "log": lambda proba: entr(proba).sum(axis=1),
@@ -47,6 +47,8 @@ def expected_errors(new_model: Callable, X_lab: np.ndarray, y_lab: np.ndarray, X
 
 @register("expected_error_reduction", "expected error reduction on a pool subsample (Roy & McCallum 2001)")
 class ExpectedErrorReduction(Strategy):
+    family = "expected_error_reduction"
+
     """Expected error reduction (Roy and McCallum 2001). Params: ``loss`` (log | zero_one),
     ``n_candidates`` (20), ``n_eval`` (1000)."""
 

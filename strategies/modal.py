@@ -36,7 +36,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from albench.strategy import Strategy, register, registry
-from strategies._common import fresh_model, same_pool
+from albench.strategies._common import fresh_model, same_pool
 
 PREFIX = "modal."
 
@@ -147,6 +147,8 @@ class ModalFunction(ModalStrategy):
 class ModalUncertainty(ModalFunction):
     """Least confident (Lewis and Gale 1994) by modAL's ``uncertainty_sampling``."""
 
+    family = "least_confident"
+
     function = "uncertainty_sampling"
 
 
@@ -154,12 +156,16 @@ class ModalUncertainty(ModalFunction):
 class ModalMargin(ModalFunction):
     """Margin (Scheffer et al. 2001) by modAL's ``margin_sampling``."""
 
+    family = "margin"
+
     function = "margin_sampling"
 
 
 @register(f"{PREFIX}entropy", "modAL entropy_sampling: entropy of the predicted distribution")
 class ModalEntropy(ModalFunction):
     """Entropy (Settles 2009) by modAL's ``entropy_sampling``."""
+
+    family = "entropy"
 
     function = "entropy_sampling"
 
@@ -186,6 +192,8 @@ class ModalInformationDensity(ModalStrategy):
     similarity 1 / (1 + distance) to the pool, raised to ``beta``. The density comes from modAL's
     ``information_density`` on the whole pool, once per run. Params: ``beta`` (1.0), ``metric``
     (euclidean), ``max_pool`` (10000: modAL builds an N x N matrix)."""
+
+    family = "information_density"
 
     def __init__(self, beta: float = 1.0, metric: str = "euclidean", max_pool: int = 10_000):
         Strategy.__init__(self, beta=beta, metric=metric, max_pool=max_pool)
@@ -225,11 +233,13 @@ class ModalDisagreement(ModalFunction):
 
 @register(f"{PREFIX}vote_entropy", "modAL vote_entropy_sampling over a bootstrapped committee (Dagan & Engelson 1995)")
 class ModalVoteEntropy(ModalDisagreement):
+    family = "vote_entropy"
     function = "vote_entropy_sampling"
 
 
 @register(f"{PREFIX}consensus_entropy", "modAL consensus_entropy_sampling: entropy of the committee's mean probability")
 class ModalConsensusEntropy(ModalDisagreement):
+    family = "consensus_entropy"
     function = "consensus_entropy_sampling"
 
 
@@ -259,6 +269,8 @@ class ModalExpectedErrorReduction(ModalStrategy):
     """Expected error reduction (Roy and McCallum 2001) by modAL's ``expected_error_reduction``,
     on at most ``max_candidates`` (100) unlabelled points drawn with the run's rng (modAL's own
     ``p_subsample`` draws from the global random state). Params: ``loss`` (binary | log)."""
+
+    family = "expected_error_reduction"
 
     def __init__(self, loss: str = "binary", max_candidates: int = 100):
         Strategy.__init__(self, loss=loss, max_candidates=max_candidates)

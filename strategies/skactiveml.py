@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -35,7 +36,7 @@ from importlib.metadata import PackageNotFoundError, version
 import numpy as np
 
 from albench.strategy import Strategy, register, registry
-from strategies.modal import bootstrap_committee
+from albench.strategies.modal import bootstrap_committee
 
 PREFIX = "skactiveml."
 INSTALL_HINT = "scikit-activeml is not installed; install the extra: pip install 'albench[skactiveml]'"
@@ -100,6 +101,12 @@ ENTRIES: dict[str, Entry] = {
     "eer": Entry("MonteCarloEER", "expected error reduction, Monte Carlo (Roy & McCallum 2001), on a subsample",
                  "clf", max_candidates=30, refit=True),
 }
+
+
+# the native strategy each one implements too: implementation twins (``albench analyze``)
+FAMILIES = {"random": "random", "least_confident": "least_confident", "margin": "margin", "entropy": "entropy",
+            "qbc_kl": "kl_divergence", "qbc_vote_entropy": "vote_entropy", "bald": "bald", "core_set": "coreset",
+            "badge": "badge", "typiclust": "typiclust", "prob_cover": "probcover", "eer": "expected_error_reduction"}
 
 
 def installed() -> bool:
@@ -180,6 +187,30 @@ class SkactivemlStrategy(Strategy):
     """
 
     entry: Entry
+    name: str
+    # set by the adapter from albench's state, never by a grid
+    ADAPTER_SET = frozenset({"self", "random_state", "missing_label", "clf", "ensemble", "estimator", "fit_clf",
+                             "fit_ensemble", "fit_estimator"})
+
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(self.declared_parameters().parameters))
+        if unknown:  # as a class with an explicit signature would: the parameters are ``declared_parameters``
+            raise TypeError(f"{PREFIX}{self.name}: unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                            f"accepted: {', '.join(self.declared_parameters().parameters)}")
+        super().__init__(**params)
+
+    @classmethod
+    def declared_parameters(cls) -> inspect.Signature:
+        """The scikit-activeml class's constructor parameters (less the ones the adapter sets), plus
+        ``n_members`` for committees and ``max_candidates`` for the sub-sampled strategies."""
+        theirs = inspect.signature(getattr(_pool(), cls.entry.cls)).parameters.values()
+        keep = [p for p in theirs if p.name not in cls.ADAPTER_SET and p.name not in cls.entry.kwargs
+                and p.kind is p.POSITIONAL_OR_KEYWORD]
+        ours = [inspect.Parameter("max_candidates", inspect.Parameter.KEYWORD_ONLY, default=cls.entry.max_candidates,
+                                  annotation=int | None)]
+        if cls.entry.model_arg == "ensemble":
+            ours.append(inspect.Parameter("n_members", inspect.Parameter.KEYWORD_ONLY, default=5, annotation=int))
+        return inspect.Signature([p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in keep] + ours)
 
     def prepare(self, X, rng):
         _pool()  # import scikit-activeml (and torch) here, so the first query's time is the query's
@@ -215,7 +246,8 @@ class SkactivemlStrategy(Strategy):
 
 for _name, _entry in ENTRIES.items():
     _cls = type(f"Skactiveml_{_name}", (SkactivemlStrategy,),
-                {"entry": _entry, "__doc__": f"scikit-activeml's {_entry.cls}: {_entry.description}.",
+                {"entry": _entry, "name": _name, "__doc__": f"scikit-activeml's {_entry.cls}: {_entry.description}.",
+                 "family": FAMILIES.get(_name),
                  "known_failures": _entry.known_failures if _known_failures_apply() else {}})
     if installed():
         register(PREFIX + _name, f"scikit-activeml {_entry.cls}: {_entry.description}")(_cls)

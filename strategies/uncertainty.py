@@ -32,17 +32,23 @@ def entropy_scores(proba: np.ndarray) -> np.ndarray:
 
 @register("least_confident", "least confident: 1 - max class probability (Lewis & Gale 1994)")
 class LeastConfident(ScoreStrategy):
+    family = "least_confident"
+
     def scores(self, state):
         return least_confident_scores(state.proba_unlabelled())
 
 
 @register("margin", "margin: smallest gap between the two top class probabilities (Scheffer et al. 2001)")
 class Margin(ScoreStrategy):
+    family = "margin"
+
     def scores(self, state):
         return margin_scores(state.proba_unlabelled())
 
 
 @register("entropy", "entropy of the predicted class distribution (Shannon; Settles 2009)")
 class Entropy(ScoreStrategy):
+    family = "entropy"
+
     def scores(self, state):
         return entropy_scores(state.proba_unlabelled())

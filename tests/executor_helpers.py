@@ -14,6 +14,11 @@ from albench.store import Store
 # columns that measure time or host, not the result
 TIMING = ["fit_s", "query_s", "eval_s", "prepare_s", "total_s", "started_at", "finished_at"]
 
+
+def _is_timing(column: str) -> bool:
+    """Wall or CPU seconds of a phase (``*_s``), or a clock time: they differ between two runs of one spec."""
+    return column in TIMING or column.endswith("_s")
+
 # strategies that misbehave on purpose, loaded through a grid's `plugins:` key
 FAULTY_PLUGIN = '''
 import os, signal, time
@@ -29,11 +34,27 @@ class Raises(Strategy):
 @register("test_sleeps", "sleeps `seconds` inside every query (touching the file `touch` first, if given), "
                         "then picks like random")
 class Sleeps(Strategy):
+    def __init__(self, seconds: float = 0.0, touch: str | None = None):
+        super().__init__(seconds=seconds, touch=touch)
+
     def query(self, state, batch_size, rng):
         if self.params.get("touch"):  # tells a test that the grid is under way
             open(self.params["touch"], "a").close()
         time.sleep(float(self.params["seconds"]))
         return rng.choice(state.unlabelled, size=min(batch_size, len(state.unlabelled)), replace=False)
+
+
+@register("test_exits", "calls sys.exit(3) on its first query")
+class Exits(Strategy):
+    def query(self, state, batch_size, rng):
+        import sys
+        sys.exit(3)
+
+
+@register("test_interrupts", "raises KeyboardInterrupt on its first query, as if Ctrl-C were pressed")
+class Interrupts(Strategy):
+    def query(self, state, batch_size, rng):
+        raise KeyboardInterrupt
 
 
 @register("test_kills_process", "kills the process it runs in")
@@ -91,8 +112,9 @@ def run_ids(grid_path: Path) -> set[str]:
 def results(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs and curves without timing columns, in a canonical order."""
     store = Store(root)
-    runs = store.read("runs").drop(columns=TIMING, errors="ignore")
-    curves = store.read("curves").drop(columns=TIMING, errors="ignore")
+    runs, curves = store.read("runs"), store.read("curves")
+    runs = runs.drop(columns=[c for c in runs.columns if _is_timing(c)])
+    curves = curves.drop(columns=[c for c in curves.columns if _is_timing(c)])
     runs = runs.sort_values("run_id").reset_index(drop=True)
     curves = curves.sort_values(["run_id", "cycle"]).reset_index(drop=True)
     curves["queried"] = curves["queried"].map(tuple)

@@ -5,7 +5,7 @@ import pytest
 
 from albench.active_testing.estimators import Trace, estimate_all, registry
 from albench.active_testing.sampling import acquire
-from strategies.at_estimators import ase, importance_sampling, iid, lure, lure_weights, pure
+from albench.strategies.at_estimators import ase, importance_sampling, iid, lure, lure_weights, pure
 
 
 def uniform_q(n: int, m: int) -> np.ndarray:
@@ -19,7 +19,7 @@ def proportional_draws(losses: np.ndarray, budget: int, seed: int):
 
 
 def test_registry_holds_every_estimator():
-    assert {"iid", "is", "pure", "lure", "ase"} <= set(registry.names())
+    assert {"iid", "is", "pure", "lure", "ase", "difference", "difference_pure"} <= set(registry.names())
 
 
 def test_lure_equals_iid_mean_under_uniform_q():
@@ -90,13 +90,16 @@ def test_ase_is_exact_with_a_perfect_surrogate():
 def test_estimators_vectorise_over_runs():
     gen = np.random.default_rng(6)
     losses, q, rest = gen.gamma(1.0, size=(3, 7)), gen.uniform(0.05, 0.3, size=(3, 7)), gen.uniform(5, 9, size=(3, 7))
-    batch = estimate_all(Trace(30, losses, q, rest))
+    total, drawn, first = gen.uniform(9, 12, size=3), gen.gamma(1.0, size=(3, 7)), gen.gamma(1.0, size=(3, 7))
+    batch = estimate_all(Trace(30, losses, q, rest, total, drawn, first))
     for i in range(3):
-        single = estimate_all(Trace(30, losses[i], q[i], rest[i]))
+        single = estimate_all(Trace(30, losses[i], q[i], rest[i], total[i], drawn[i], first[i]))
         for name, est in single.items():
             np.testing.assert_allclose(batch[name].curve[i], est.curve, rtol=1e-13)
             if est.weights is not None:
                 np.testing.assert_allclose(batch[name].weights[i], est.weights, rtol=1e-13)
+            if est.std_error is not None:
+                np.testing.assert_allclose(batch[name].std_error[i], est.std_error, rtol=1e-12)
 
 
 def test_pure_and_lure_are_unbiased_and_the_active_mean_is_not():

@@ -9,7 +9,7 @@ from albench.active_testing.losses import entropy, expected_loss, pointwise_loss
 from albench.active_testing.proposals import ProposalError, ProposalState, create_proposal, distribution, registry
 from albench.active_testing.sampling import acquire, draw
 
-PROPOSALS = ["uniform", "true_loss", "surrogate_loss", "entropy"]
+PROPOSALS = ["uniform", "true_loss", "surrogate_loss", "entropy", "xwed", "loss_difference"]
 
 
 def test_registry_holds_every_proposal():
@@ -42,7 +42,11 @@ def states(draw_):
         true_losses = np.zeros(n)  # a perfect model
     labelled = np.asarray(draw_(st.lists(st.booleans(), min_size=n, max_size=n)))
     labelled[draw_(st.integers(0, n - 1))] = False  # at least one point left to draw
-    return ProposalState.build(model, surrogate, labelled, loss, true_losses)
+    members = np.stack([surrogate, _proba(draw_, n, c, draw_(kinds))]) if draw_(st.booleans()) else None
+    rival = _proba(draw_, n, c, draw_(kinds))
+    state = ProposalState.build(model, surrogate if members is None else members.mean(axis=0), labelled, loss,
+                                true_losses, surrogate_members=members, rival_proba=rival)
+    return state
 
 
 @settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -129,3 +133,27 @@ def test_expected_loss_under_the_true_labels_is_the_loss():
     proba, y = gen.dirichlet(np.ones(4), size=10), gen.integers(0, 4, 10)
     for loss in ("cross_entropy", "zero_one"):
         np.testing.assert_allclose(expected_loss(proba, np.eye(4)[y], loss), pointwise_loss(proba, y, loss))
+
+
+def test_new_proposals_match_their_definitions():
+    gen = np.random.default_rng(4)
+    model, rival = gen.dirichlet(np.ones(3), size=6), gen.dirichlet(np.ones(3), size=6)
+    members = gen.dirichlet(np.ones(3), size=(4, 6))
+    mean = members.mean(axis=0)
+    labelled = np.array([False, True, False, False, True, False])
+    rest = np.flatnonzero(~labelled)
+    for loss in ("cross_entropy", "zero_one"):
+        state = ProposalState.build(model, mean, labelled, loss, np.zeros(6), surrogate_members=members,
+                                    rival_proba=rival)
+        for i in rest:  # loops over points and labels, against the vectorised scores
+            costs = [pointwise_loss(model[[i]], np.array([y]), loss)[0] for y in range(3)]
+            rival_costs = [pointwise_loss(rival[[i]], np.array([y]), loss)[0] for y in range(3)]
+            xwed = np.mean([sum(abs(members[k, i, y] - mean[i, y]) * costs[y] for y in range(3)) for k in range(4)])
+            gap = sum(mean[i, y] * abs(costs[y] - rival_costs[y]) for y in range(3))
+            j = list(rest).index(i)
+            assert create_proposal("xwed").scores(state)[j] == pytest.approx(xwed)
+            assert create_proposal("loss_difference").scores(state)[j] == pytest.approx(gap)
+    one_member = ProposalState.build(model, mean, labelled, "cross_entropy", np.zeros(6))
+    assert (create_proposal("xwed").scores(one_member) == 0).all()  # no disagreement: uniform q
+    with pytest.raises(ProposalError, match="needs a rival"):
+        create_proposal("loss_difference").scores(one_member)

@@ -8,8 +8,10 @@ from albench.execute import run_grid
 from albench.spec import GridError, grid_from_dict
 from albench.store import Store
 
-ESTIMATORS = ["ase", "iid", "is", "lure", "pure"]
-CURVE_COLUMNS = {"run_id", "m", "estimator", "estimate", "true_risk", "squared_error", "q", "weight"}
+ESTIMATORS = ["ase", "difference", "difference_pure", "iid", "is", "lure", "pure"]
+CURVE_COLUMNS = {"run_id", "m", "estimator", "estimate", "true_risk", "squared_error", "q", "weight", "pool_index",
+                 "ci_low", "ci_high", "covered"}
+NO_WEIGHTS = ["ase", "difference", "difference_pure"]
 
 
 def at_grid(**params):
@@ -46,8 +48,27 @@ def test_a_small_grid_writes_the_expected_rows(tmp_path):
         rows = last[last["estimator"] == name]
         np.testing.assert_allclose(rows["estimate"], rows[f"{name}_estimate"])
         np.testing.assert_allclose(rows["true_risk"], rows["true_risk_run"])
-    assert curves.loc[curves["estimator"] == "ase", "weight"].isna().all()
-    assert curves.loc[curves["estimator"] != "ase", "weight"].notna().all()
+    assert curves.loc[curves["estimator"].isin(NO_WEIGHTS), "weight"].isna().all()
+    assert curves.loc[~curves["estimator"].isin(NO_WEIGHTS), "weight"].notna().all()
+    # intervals: none for ASE and at m = 1; elsewhere around the estimate, and `covered` says if R is inside
+    with_ci = curves[(curves["estimator"] != "ase") & (curves["m"] > 1)]
+    assert with_ci["ci_low"].notna().all() and curves.loc[curves["estimator"] == "ase", "ci_low"].isna().all()
+    assert ((with_ci["ci_low"] <= with_ci["estimate"]) & (with_ci["estimate"] <= with_ci["ci_high"])).all()
+    inside = (with_ci["ci_low"] <= with_ci["true_risk"]) & (with_ci["true_risk"] <= with_ci["ci_high"])
+    assert (with_ci["covered"].astype(bool) == inside).all()
+    # the drawn pool indices are distinct within a run and the same for every estimator of a step
+    per_step = curves.groupby(["run_id", "m"])["pool_index"].nunique()
+    assert (per_step == 1).all()
+    drawn = curves[curves["estimator"] == "lure"].groupby("run_id")["pool_index"]
+    assert (drawn.nunique() == drawn.size()).all()
+    uniform = runs["proposal"] == "uniform"
+    np.testing.assert_allclose(runs.loc[uniform, ["max_weight", "ess"]], [[1.0, 6.0]] * int(uniform.sum()))
+    ratios = curves[curves["estimator"] == "lure"].sort_values("m").groupby("run_id").apply(
+        lambda g: 1.0 / ((120 - g["m"] + 1) * g["q"]), include_groups=False)
+    by_run = runs.set_index("run_id")
+    for run_id, r in ratios.groupby(level=0):
+        assert by_run.loc[run_id, "max_weight"] == pytest.approx(r.max())
+        assert by_run.loc[run_id, "ess"] == pytest.approx(r.sum() ** 2 / (r ** 2).sum())
     assert (curves["q"] > 0).all()
     # refitted every 3 labels: two refits in 6 steps (plus the first fit for the ensemble)
     fits = runs.set_index("surrogate")["n_surrogate_fits"]
@@ -113,3 +134,56 @@ def test_a_pool_larger_than_the_data_becomes_an_error_row(tmp_path):
     summary = run_grid(at_grid(pool_size=5000), store)
     assert summary.failed == 1
     assert "pool_size 5000 exceeds" in store.read("runs")["error"].iloc[0]
+
+
+def _all_losses(model, pool_size=80, seed=0, loss="cross_entropy"):
+    """Every pool loss of ``model``, read from a run that labels the whole pool (by pool index)."""
+    result = run(one_spec(model=model, proposal="uniform", pool_size=pool_size, budget=pool_size, seed=seed,
+                          loss=loss))
+    rows = sorted((r["pool_index"], r["observed_loss"]) for r in result.curves if r["estimator"] == "iid")
+    return np.array([loss for _, loss in rows]), result.summary["true_risk"]
+
+
+def test_a_rival_shares_the_draws_and_every_difference_is_estimated_from_them():
+    from albench.active_testing import sequential as fp
+
+    model_losses, model_risk = _all_losses("logreg")
+    rival_losses, rival_risk = _all_losses("gnb")
+    result = run(one_spec(rival="gnb", proposal="loss_difference", pool_size=80, budget=12))
+    s = result.summary
+    assert s["true_risk"] == pytest.approx(model_risk) and s["rival_true_risk"] == pytest.approx(rival_risk)
+    assert s["true_difference"] == pytest.approx(model_risk - rival_risk)
+    lure = [r for r in result.curves if r["estimator"] == "lure"]
+    chosen = np.array([r["pool_index"] for r in lure])
+    q = np.array([r["q"] for r in lure])
+    np.testing.assert_allclose([r["observed_loss"] for r in lure], model_losses[chosen])
+    expected = fp.lure(model_losses[chosen] - rival_losses[chosen], q, 80)
+    np.testing.assert_allclose([r["difference_estimate"] for r in lure], expected.curve, rtol=1e-10)
+    low, high = fp.interval(expected, 0.95)
+    assert lure[-1]["difference_ci_low"] == pytest.approx(low[-1])
+    assert lure[-1]["difference_ci_high"] == pytest.approx(high[-1])
+    assert s["lure_difference_estimate"] == pytest.approx(expected.curve[-1])
+    # the difference of the two models' own estimates, for every estimator (they are linear in the losses)
+    for name in ("pure", "difference", "difference_pure", "ase"):
+        rows = [r for r in result.curves if r["estimator"] == name]
+        assert np.isfinite([r["difference_estimate"] for r in rows]).all()
+
+
+def test_loss_difference_without_a_rival_is_an_error_row(tmp_path):
+    store = Store(tmp_path / "at")
+    assert run_grid(at_grid(proposal="loss_difference"), store).failed == 1
+    assert "needs a rival model" in store.read("runs")["error"].iloc[0]
+
+
+def test_draw_seed_repeats_the_draws_on_one_pool_and_model():
+    first, second = run(one_spec(draw_seed=0)), run(one_spec(draw_seed=1))
+    assert first.summary["true_risk"] == second.summary["true_risk"]
+    drawn = [[r["pool_index"] for r in res.curves if r["estimator"] == "lure"] for res in (first, second)]
+    assert drawn[0] != drawn[1]
+
+
+def test_xwed_with_a_bootstrap_surrogate_gives_a_non_uniform_q():
+    result = run(one_spec(proposal="xwed", surrogate={"name": "bootstrap", "n_members": 3}, budget=10,
+                          safeguard_weight=0.1))
+    assert result.summary["min_q"] > 0
+    assert result.summary["max_weight"] > 1.0  # q is not uniform: some drawn point is under-sampled

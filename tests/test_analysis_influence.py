@@ -46,7 +46,7 @@ def synthetic_results(seed: int = 0, noise: float = 0.01) -> tuple[pd.DataFrame,
 @pytest.fixture(scope="module")
 def table():
     runs, curves = synthetic_results()
-    frame = prepare(runs)
+    frame = prepare(runs, block="dataset")
     return influence_table(frame, "auc_accuracy", curves, n_resamples=200).set_index("hyperparameter")
 
 
@@ -71,8 +71,9 @@ def test_stability_measures_rank_the_truth(table, measure):
 def test_kendall_tau_ranks_the_truth_where_defined(table):
     # the strategy is what the leaderboard ranks: its tau is undefined
     assert np.isnan(table.loc["strategy", "kendall_tau"])
-    # batch 10 swaps s3 and s2: tau of that leaderboard is 4/6, mean over the two values 5/6
-    assert table.loc["batch_size", "kendall_tau"] == pytest.approx(5 / 6)
+    # batch 10 swaps s3 and s2: its leaderboard against batch 1's has tau 4/6, the only pair
+    assert table.loc["batch_size", "kendall_tau"] == pytest.approx(4 / 6)
+    assert table.loc["batch_size", "kendall_tau_worst_pair"] == "1 vs 10"
     assert table.loc["learner", "kendall_tau"] == pytest.approx(1.0)
 
 
@@ -87,7 +88,7 @@ def test_combined_rank_and_intervals(table):
 
 def test_pearson_matches_a_direct_computation():
     runs, _ = synthetic_results(seed=1)
-    frame = prepare(runs)
+    frame = prepare(runs, block="dataset")
     got = stability(frame, "auc_accuracy", None, n_resamples=50).loc["batch_size", "pearson_r"]
     per_dataset = []
     for _, group in runs.groupby("dataset"):

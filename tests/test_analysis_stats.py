@@ -105,11 +105,15 @@ def test_leaderboard_averages_other_hyperparameters_and_drops_incomplete_blocks(
                          "strategy": strategy, "batch_size": batch, "auc_accuracy": value})
     rows.append({"run_id": "failed", "kind": "al", "status": "error", "dataset": "x", "strategy": "b",
                  "batch_size": 1, "auc_accuracy": None})
-    comparison = compare(prepare(pd.DataFrame(rows)), "auc_accuracy")
+    comparison = compare(prepare(pd.DataFrame(rows), block="dataset"), "auc_accuracy")
     # x: a 0.8 > b 0.6; y: a 0.5 < b 0.6  -> both mean rank 1.5, ties broken by the mean metric
     table = comparison.table.set_index("strategy")
     assert table["mean_rank"].to_dict() == {"a": 1.5, "b": 1.5}
     assert comparison.n_dropped_blocks == 1
+    # default blocks: (data set, batch size) cells; a wins x|1, x|10, y|10 and loses y|1
+    cells = compare(prepare(pd.DataFrame(rows)), "auc_accuracy")
+    assert cells.blocks == ("dataset", "batch_size") and cells.n_dropped_blocks == 2
+    assert cells.table.set_index("strategy")["mean_rank"].to_dict() == {"a": 1.25, "b": 1.75}
     assert table.loc["b", "failures"] == 1 and table.loc["b", "runs"] == 5
     assert table.loc["a", "mean_auc_accuracy"] == pytest.approx(np.mean([0.9, 0.7, 0.5, 0.5, 0.9, 0.9]))
     assert list(leaderboard(pd.DataFrame(rows))["strategy"]) == ["a", "b"]

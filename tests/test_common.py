@@ -1,9 +1,10 @@
 """Every registered strategy (native, modAL, scikit-activeml, and whatever else the registry
-holds at test time) passes the conformance suite of ``albench.checks``, one test per check.
+holds at test time) passes the conformance suite of ``albench.checks``, one test per check,
+through the published pytest helper ``albench.testing.strategy_checks``.
 
 A check that a strategy declares as a known failure (``known_failures``, with the
-reason) is a strict xfail: it must fail with a ``CheckFailure`` (not some other
-crash), and it turns red once it passes, so the declaration cannot go stale.
+reason, or ``albench.checks.ADAPTER_KNOWN_FAILURES`` for third-party adapters) is a
+strict xfail: it turns red once it passes, so the declaration cannot go stale.
 """
 
 from __future__ import annotations
@@ -17,22 +18,19 @@ from albench import checks
 from albench.al_loop import check_batch
 from albench.execute import execute_run
 from albench.spec import grid_from_dict
-from albench.strategy import registry
+from albench.strategy import ContractError, registry
+from albench.testing import strategy_checks
 
 # These refit the learner once per candidate and label: Gaussian naive Bayes (fits in well
 # under a millisecond) keeps the suite fast; every other strategy is checked with logreg.
-FAST_LEARNER = {"expected_error_reduction": "gnb", "skactiveml.eer": "gnb", "modal.expected_error_reduction": "gnb"}
+FAST_LEARNER = {"expected_error_reduction": "gnb", "skactiveml.eer": "gnb", "modal.expected_error_reduction": "gnb",
+                "oracle": "gnb", "alipy.eer": "gnb"}
 
 
 def _cases():
     for name in registry.names():
-        learner = FAST_LEARNER.get(name, checks.DEFAULT_LEARNER)
-        known = checks.known_failures_of(name)
-        for check_name, check in checks.iter_checks(name, learner):
-            marks = ()
-            if check_name in known:
-                marks = pytest.mark.xfail(reason=known[check_name], strict=True, raises=checks.CheckFailure)
-            yield pytest.param(check, id=f"{name}-{check_name}", marks=marks)
+        for case in strategy_checks(name, FAST_LEARNER.get(name, checks.DEFAULT_LEARNER)):
+            yield pytest.param(*case.values, id=f"{name}-{case.id}", marks=case.marks)
 
 
 @pytest.fixture(autouse=True)
@@ -62,32 +60,67 @@ class _Broken:
     """Strategies that each break one rule (registered only inside the test below)."""
 
     @staticmethod
-    def duplicate(state, k, rng):
+    def duplicate(self, state, k, rng):
         idx = state.unlabelled[:k].copy()
         if k > 1:
             idx[-1] = idx[0]
         return idx
 
     @staticmethod
-    def labelled(state, k, rng):
+    def labelled(self, state, k, rng):
         return np.concatenate([np.flatnonzero(state.labelled)[:1], state.unlabelled[: k - 1]])
 
     @staticmethod
-    def too_many(state, k, rng):
+    def too_many(self, state, k, rng):
         return state.unlabelled[: k + 1]
 
     @staticmethod
-    def float_indices(state, k, rng):
+    def float_indices(self, state, k, rng):
         return state.unlabelled[:k].astype(float)
 
     @staticmethod
-    def unseeded(state, k, rng):
+    def unseeded(self, state, k, rng):
         return np.random.default_rng().choice(state.unlabelled, size=min(k, len(state.unlabelled)), replace=False)
 
     @staticmethod
-    def mutating(state, k, rng):
+    def mutating(self, state, k, rng):
         state.y[state.unlabelled[0]] = 0  # the AL loop's read-only arrays refuse this; copies do not
         return state.unlabelled[:k]
+
+    @staticmethod
+    def lowest_index(self, state, k, rng):  # argmax-style: ties go to the first points
+        scores = 1.0 - state.proba_unlabelled().max(axis=1)
+        return state.unlabelled[np.argsort(-scores, kind="stable")[:k]]
+
+    @staticmethod
+    def stale_cache(self, state, k, rng):  # scores of the first labelled set, reused forever
+        if not hasattr(self, "cached"):
+            self.cached = np.zeros(len(state.X))
+            self.cached[state.unlabelled] = 1.0 - state.proba_unlabelled().max(axis=1)
+        scores = np.where(state.labelled, -np.inf, self.cached)
+        return np.argsort(-scores, kind="stable")[:k]
+
+    @staticmethod
+    def zero_crash(self, state, k, rng):
+        if k == 0:
+            raise ValueError("n_clusters must be >= 1")
+        return state.unlabelled[:k]
+
+    @staticmethod
+    def any_params(self, state, k, rng):  # a correct query; only its __init__ is wrong
+        return rng.choice(state.unlabelled, size=min(k, len(state.unlabelled)), replace=False)
+
+    @staticmethod
+    def quadratic(self, state, k, rng):
+        gram = state.X @ state.X.T  # N x N
+        return state.unlabelled[np.argsort(-gram.sum(axis=1)[state.unlabelled], kind="stable")[:k]]
+
+
+class _AnyParams:
+    """Declares an __init__ that swallows every keyword (the check must catch it)."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
 
 
 @pytest.fixture
@@ -95,27 +128,42 @@ def broken_strategies():
     from albench.strategy import Strategy
 
     added = []
-    for rule in ("duplicate", "labelled", "too_many", "float_indices", "unseeded", "mutating"):
+    for rule in ("duplicate", "labelled", "too_many", "float_indices", "unseeded", "mutating", "lowest_index",
+                 "stale_cache", "zero_crash", "quadratic", "any_params"):
         name = f"test_broken_{rule}"
-        registry.register(name)(type(name, (Strategy,), {"query": lambda self, s, k, r, f=getattr(_Broken, rule): f(s, k, r)}))
+        body = getattr(_Broken, rule)
+        bases = (_AnyParams, Strategy) if rule == "any_params" else (Strategy,)
+        registry.register(name)(type(name, bases, {"query": body}))
         added.append(name)
     yield
     for name in added:
         registry.entries.pop(name, None)
 
 
+@pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("rule, check, message", [
     ("duplicate", "check_batch_size", "returned the same index twice"),
     ("labelled", "check_batch_size", "returned an already labelled index"),
     ("too_many", "check_batch_size", "returned 2 indices, expected 1"),
-    ("float_indices", "check_batch_size", "expected integers"),
+    ("float_indices", "check_batch_size", "returned indices of dtype float64, expected integers"),
     ("unseeded", "check_same_seed_same_batch", "the same seed gave"),
     ("mutating", "check_no_input_mutation", "modified its input(s): y"),
+    ("lowest_index", "check_random_tie_breaking", "5 seeds all picked [3, 4, 5]"),
+    ("stale_cache", "check_fresh_answer_after_relabelling", "stale results of an earlier labelled set"),
+    ("zero_crash", "check_batch_size_zero", "raised ValueError: n_clusters must be >= 1"),
+    ("quadratic", "check_memory_linear_in_pool", "quadratic; at most 8x passes"),
+    ("any_params", "check_unknown_parameter_rejected", "accepted the unknown parameter bogus_param=1"),
 ])
 def test_each_check_catches_its_violation(broken_strategies, rule, check, message):
     results = {r.check: r for r in checks.check_strategy(f"test_broken_{rule}")}
     assert results[check].status == "fail"
     assert message in results[check].reason
+
+
+def test_a_correct_strategy_passes_the_new_checks():
+    """The reference for the checks above: the built-in least-confident strategy passes each of them."""
+    results = {r.check: r.status for r in checks.check_strategy("least_confident")}
+    assert results == {name: "pass" for name, _ in checks.iter_checks("least_confident")}
 
 
 def test_declared_known_failure_is_reported_with_its_reason_not_hidden():
@@ -139,7 +187,7 @@ def test_duplicate_batch_is_rejected_by_the_loop(name):
     pool = checks.make_pool("logreg", n=12, n_labelled=3, duplicate=True)
     idx = registry.create(name).query(pool.state(), 16, np.random.default_rng(checks.SEED))
     assert len(set(idx.tolist())) < len(idx), f"{name} no longer repeats indices: drop its known failure"
-    with pytest.raises(RuntimeError, match=f"strategy '{name}' broke the contract: returned the same index twice"):
+    with pytest.raises(ContractError, match=f"strategy '{name}' broke the contract: returned the same index twice"):
         check_batch(idx, pool.labelled, 16, name)
 
 

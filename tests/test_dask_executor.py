@@ -185,3 +185,24 @@ def test_context_ships_plugin_sources_not_paths(tmp_path):
     assert ctx.timeout_s == 9 and context_for(load_grid(grid_path), 3).timeout_s == 3
     assert [(name.split("_", 1)[1], src) for name, src in ctx.plugins] == [("mine.py", "X = 1\n")]
     assert json.dumps(ctx.plugins)  # plain text: nothing refers to the client's filesystem
+
+
+def test_a_cluster_left_without_workers_stops_the_grid_with_a_clear_error(tmp_path):
+    from albench.dask_executor import DaskSetupError
+
+    grid = load_grid(write_grid(tmp_path, sleepy_grid_doc("noworkers", n_seeds=12, seconds=0.05, budget=4),
+                                plugin=True))
+    stored = []
+    with connect(workers=1) as one:
+        def stop_every_worker(row: dict) -> None:
+            stored.append(row["run_id"])
+            if len(stored) == 1:
+                one.cluster.scale(0)  # as when the nannies give up: no worker, nothing restarts them
+
+        t0 = time.monotonic()
+        with pytest.raises(DaskSetupError, match="^no Dask worker left for [0-9]+ s: .*finished runs are stored"):
+            run_grid_dask(grid, Store(tmp_path / "out"), one, progress=stop_every_worker, no_workers_s=3)
+        assert time.monotonic() - t0 < 90
+    runs = Store(tmp_path / "out").read("runs")
+    assert set(stored) <= set(runs["run_id"]) and len(runs) < 12  # what finished is stored
+    assert runs["run_id"].is_unique

@@ -22,8 +22,12 @@ TINY_CNN = {"name": "torch_cnn", "epochs": 20, "lr": 0.005, "channels": 8, "widt
                                               ("coreset", "embed")])
 def test_torch_learner_passes_the_strategy_conformance_checks(calls, strategy, method):
     # the check pools have 5 features: the MLP (the CNN needs images; it runs on digits below)
-    results = checks.check_strategy(strategy, learner="torch_mlp")
-    not_passed = [f"{r.check}: {r.status} {r.reason}" for r in results if r.status != "pass"]
+    # MC dropout gives identical points different scores (its masks come from the learner's mc_seed_, not the
+    # strategy's rng), so the tie check's ties do not exist for BALD on a network
+    known = {"check_random_tie_breaking": "MC dropout scores do not tie"} if method == "sample_proba" else {}
+    results = checks.check_strategy(strategy, learner="torch_mlp", known_failures=known)
+    not_passed = [f"{r.check}: {r.status} {r.reason}" for r in results
+                  if r.status != "pass" and not (r.status == "xfail" and r.check in known)]
     assert not not_passed, not_passed
     assert len(results) == len(checks.CHECKS)
     if method:  # the checks went through the network's own embedding / MC dropout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,7 +63,11 @@ def check_fault_rows(root: Path) -> None:
     assert "raise ValueError" in raised.error_traceback
     stuck = rows["test_sleeps", '{"seconds": 120}']
     assert stuck.status == "timeout" and stuck.error.startswith("killed after")
-    assert LIMIT_S <= stuck.total_s < LIMIT_S + grace_s(LIMIT_S) + 5
+    # the kill's delay is measured from the moment the limit expired in the child, so a loaded machine that
+    # is slow to start the run (total_s) does not widen it; 1.5 s covers the parent's wake-up under load
+    late = float(re.search(r", ([0-9.]+) s past its time limit", stuck.error).group(1))
+    assert grace_s(LIMIT_S) <= late + 0.05 < grace_s(LIMIT_S) + 1.5, stuck.error
+    assert stuck.total_s >= LIMIT_S
     slow = rows["test_sleeps", '{"seconds": 0.2}']
     assert slow.status == "timeout" and slow.error.startswith("stopped after")
     assert LIMIT_S <= slow.total_s < LIMIT_S + 2
@@ -105,7 +110,8 @@ def test_a_run_that_keeps_killing_its_worker_becomes_an_error_row(tmp_path):
                            plugin=True)
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}), connect(workers=1) as one:
         summary = run_grid_dask(load_grid(grid_path), Store(tmp_path / "out"), one)
-    assert (summary.done, summary.failed) == (1, 1)
+    stored = Store(tmp_path / "out").read("runs")
+    assert (summary.done, summary.failed) == (1, 1), stored[["strategy", "status", "error"]].to_dict("records")
     killer = _by_strategy(tmp_path / "out")["test_kills_process", "{}"]
     assert "worker running it kept dying" in killer.error
 
@@ -197,3 +203,76 @@ def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_r
     assert runs["run_id"].is_unique and set(runs["run_id"]) == run_ids(grid_path)
     assert (runs["status"] == "ok").all()
     assert not curves.duplicated(["run_id", "cycle"]).any() and set(curves["run_id"]) == set(runs["run_id"])
+
+
+def test_a_runs_own_sys_exit_or_keyboard_interrupt_is_its_failure_not_the_grids(tmp_path):
+    doc = {**faults_doc(["test_exits", "test_interrupts", "random"]), "timeout_s": None}
+    summary = run_grid(load_grid(write_grid(tmp_path, doc, plugin=True)), Store(tmp_path / "out"))
+    assert (summary.done, summary.failed) == (1, 2)
+    rows = _by_strategy(tmp_path / "out")
+    assert rows["test_exits", "{}"].error == "SystemExit: the run called sys.exit(3)"
+    assert rows["test_interrupts", "{}"].error == "KeyboardInterrupt: raised by the run itself, not by Ctrl-C"
+    assert "sys.exit(3)" in rows["test_exits", "{}"].error_traceback
+    # with a time limit the runs execute in a run process: the same rows
+    summary = run_grid(load_grid(write_grid(tmp_path, {**doc, "timeout_s": 60}, plugin=True)),
+                       Store(tmp_path / "limited"))
+    assert (summary.done, summary.failed) == (1, 2)
+    limited = _by_strategy(tmp_path / "limited")
+    assert limited["test_interrupts", "{}"].error == rows["test_interrupts", "{}"].error
+
+
+def test_a_real_ctrl_c_still_stops_the_grid_after_writing_what_finished(tmp_path):
+    doc = sleepy_grid_doc("ctrlc", n_seeds=6, seconds=0.01, budget=2)
+    grid = load_grid(write_grid(tmp_path, doc, plugin=True))
+    stored = []
+
+    def press_ctrl_c(row: dict) -> None:
+        stored.append(row["run_id"])
+        if len(stored) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid, Store(tmp_path / "out"), progress=press_ctrl_c)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    assert Store(tmp_path / "out").finished() == set(stored) and len(stored) == 2
+
+
+def test_a_plugin_calling_sys_exit_on_a_worker_is_an_error_row_and_the_worker_lives(tmp_path, client):
+    """sys.exit in a task would end its worker's thread or process; it is the run's failure instead.
+    (A run that kills its worker outright: test_a_run_that_keeps_killing_its_worker_becomes_an_error_row;
+    a cluster left with no worker: test_dask_executor's test_a_cluster_left_without_workers_...)"""
+    doc = {**faults_doc(["random", "test_exits", "test_interrupts"]), "timeout_s": None}
+    workers_before = set(client.nthreads())
+    summary = run_grid_dask(load_grid(write_grid(tmp_path, doc, plugin=True)), Store(tmp_path / "out"), client)
+    assert (summary.done, summary.failed) == (1, 2)
+    rows = _by_strategy(tmp_path / "out")
+    assert rows["test_exits", "{}"].error == "SystemExit: the run called sys.exit(3)"
+    assert rows["test_interrupts", "{}"].error == "KeyboardInterrupt: raised by the run itself, not by Ctrl-C"
+    assert set(client.nthreads()) == workers_before  # no worker died or restarted
+
+
+def test_a_planted_plugin_cache_is_never_loaded(tmp_path):
+    import tempfile
+
+    from albench.run_context import RunContext, _private_dir, ensure_plugins
+    from albench.strategy import registry
+
+    genuine = ('from albench.strategy import Strategy, register\n\n\n@register("test_cache_probe", "genuine")\n'
+               'class Probe(Strategy):\n    def query(self, state, batch_size, rng):\n'
+               '        return state.unlabelled[:1]\n')
+    ctx = RunContext("g", None, (("000_probe.py", genuine),))
+    planted = Path(tempfile.gettempdir()) / "albench-plugins" / ctx.plugins_key  # where workers used to look
+    planted.mkdir(parents=True, exist_ok=True)
+    (planted / "000_probe.py").write_text(genuine.replace('"genuine"', '"planted"'))
+    (planted / "001_extra.py").write_text(genuine.replace('"genuine"', '"extra"').replace("_probe", "_extra"))
+    try:
+        ensure_plugins(ctx)
+        assert registry.get("test_cache_probe").description == "genuine"
+        assert "test_cache_extra" not in registry.names()
+        private = _private_dir()
+        assert private.stat().st_mode & 0o777 == 0o700 and private.stat().st_uid == os.getuid()
+        assert sorted(p.name for p in (private / ctx.plugins_key).iterdir()) == ["000_probe.py"]
+    finally:
+        for f in planted.iterdir():
+            f.unlink()
+        planted.rmdir()

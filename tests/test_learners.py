@@ -49,3 +49,63 @@ def test_no_embedding_for_plain_learners():
     assert not model.supports_embedding and not model.supports_sampling
     with pytest.raises(AttributeError):
         model.embed(X)
+
+
+BUNDLED = ("iris", "wine", "breast_cancer", "digits")
+
+
+@pytest.mark.parametrize("dataset", BUNDLED)
+def test_every_learner_fits_and_predicts_from_one_point_per_class(dataset):
+    """The default start set (``per_class``) of every bundled data set, for every registered learner."""
+    from albench import datasets
+    from albench.al_loop import initial_indices, split_indices
+
+    data = datasets.load(dataset)
+    ref = {"name": dataset, "params": {}}
+    pool, test = split_indices(data.y, ref, 0, 0.25)
+    start = initial_indices(data.y[pool], "per_class", np.random.default_rng(0))
+    X, y = data.X[pool][start], data.y[pool][start]
+    assert len(start) == data.n_classes
+    side = int(round(np.sqrt(data.X.shape[1])))
+    for name in registry.names():
+        params = {"epochs": 2} if name.startswith("torch_") else {}
+        model = AlignedClassifier(make_learner(name, params, random_state=0), data.n_classes)
+        if name == "torch_cnn" and side * side != data.X.shape[1]:  # a CNN needs images: it says so
+            with pytest.raises(ValueError, match="cannot infer an image shape from"):
+                model.fit(X, y)
+            continue
+        model.fit(X, y)
+        proba = model.predict_proba(data.X[test])
+        assert proba.shape == (len(test), data.n_classes), name
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, err_msg=name)
+        assert np.isfinite(proba).all(), name
+
+
+def test_knn_shrinks_k_to_the_labelled_set_and_is_plain_knn_beyond():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    y = np.repeat([0, 1, 2], 1)
+    small = make_learner("knn").fit(X[:3], y)
+    assert small.n_neighbors == 5 and small.n_neighbors_ == 3
+    yy = np.arange(40) % 3
+    ours, plain = make_learner("knn").fit(X, yy), KNeighborsClassifier().fit(X, yy)
+    np.testing.assert_array_equal(ours.predict_proba(X), plain.predict_proba(X))
+
+
+def test_svm_calibration_is_cross_validated_when_possible_and_in_sample_below():
+    import warnings
+
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    yy = np.arange(40) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # no deprecated SVC(probability=True)
+        ours = make_learner("svm_rbf", random_state=0).fit(X, yy)
+        tiny = make_learner("svm_rbf").fit(X[:2], [0, 1])
+    assert ours.calibration_ == "cross-validated (5 folds)" and tiny.calibration_ == "in-sample"
+    reference = CalibratedClassifierCV(SVC(random_state=0), method="sigmoid", cv=5, ensemble=False).fit(X, yy)
+    np.testing.assert_allclose(ours.predict_proba(X), reference.predict_proba(X))
+    three = make_learner("svm_rbf").fit(X[:6], [0, 1, 0, 1, 0, 1])
+    assert three.calibration_ == "cross-validated (3 folds)"
+    assert tiny.predict_proba(X).shape == (40, 2)

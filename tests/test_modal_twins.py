@@ -18,10 +18,10 @@ from scipy.special import rel_entr
 from albench.datasets import load
 from albench.learners import AlignedClassifier, make_learner
 from albench.strategy import QueryState, create_strategy
-from strategies.committee import committee_proba, consensus_entropy, kl_to_consensus, vote_entropy
-from strategies.density import euclidean_density
-from strategies.modal import bootstrap_committee
-from strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
+from albench.strategies.committee import committee_proba, consensus_entropy, kl_to_consensus, vote_entropy
+from albench.strategies.density import euclidean_density
+from albench.strategies.modal import bootstrap_committee
+from albench.strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The plug-in paths end to end: a strategy in a folder (ALBENCH_PLUGINS, ``--plugins``, a
 grid's ``plugins:``) or in an installed package's entry point is found, listed, checked and
 run in a grid; ``albench new-strategy`` / ``make new-strategy`` write a strategy and a test
-that pass as they are.
+(one test per conformance check, through ``albench.testing``) that pass as they are.
 
 Paths that need a fresh registry (ALBENCH_PLUGINS, entry points, the generated test) run in
 a child process; the others use typer's CliRunner and restore the registry afterwards.
@@ -19,6 +19,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from albench.checks import CHECKS
 from albench.cli import app
 from albench.store import Store
 from albench.strategy import registry
@@ -99,7 +100,7 @@ def test_plugin_folder_from_the_environment(tmp_path):
     assert "plugin_env" in listed.stdout and "farthest from the labelled mean" in listed.stdout
     checked = albench("check-strategy", "plugin_env", env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "9 checks: 9 passed, 0 failed" in checked.stdout
+    assert f"{len(CHECKS)} checks: {len(CHECKS)} passed, 0 failed" in checked.stdout
     grid = tmp_path / "grid.yaml"
     grid.write_text(yaml.safe_dump(small_grid("plugin_env")))
     ran = albench("grid", "run", str(grid), "--out", str(tmp_path / "res"), "-q", env=env)
@@ -133,7 +134,7 @@ def test_plugins_option_lists_and_checks(cli, tmp_path):
     assert listed.exit_code == 0 and "plugin_option" in listed.output
     checked = cli.invoke(app, ["check-strategy", "plugin_option", "--plugins", str(folder)])
     assert checked.exit_code == 0, checked.output
-    assert checked.output.count("pass ") == 9
+    assert checked.output.count("pass ") == len(CHECKS)
 
 
 def test_check_strategy_exit_codes_and_reasons(cli, tmp_path):
@@ -177,7 +178,7 @@ def test_entry_point_strategy(tmp_path):
     assert listed.returncode == 0, listed.stderr
     assert "plugin_entry_point" in listed.stdout and "albench_demo_ext" in listed.stdout
     checked = albench("check-strategy", "plugin_entry_point", env=env)
-    assert checked.returncode == 0 and "9 passed" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.returncode == 0 and f"{len(CHECKS)} passed" in checked.stdout, checked.stdout + checked.stderr
 
 
 # --- new-strategy: the template runs as it is ---------------------------------------------------------
@@ -191,11 +192,12 @@ def test_new_strategy_writes_a_strategy_and_a_test_that_pass(cli, tmp_path):
     assert result.exit_code == 0, result.output
     assert (strategies / "my_first.py").exists() and (tests / "test_strategy_my_first.py").exists()
     assert "class MyFirst(ScoreStrategy)" in (strategies / "my_first.py").read_text()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "ignore",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-W", "ignore",
                           str(tests / "test_strategy_my_first.py")], capture_output=True, text=True, timeout=300,
                          cwd=tmp_path, env={**os.environ, "ALBENCH_PLUGINS": str(strategies)})
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
-    assert "3 passed" in run.stdout
+    assert f"{len(CHECKS) + 1} passed" in run.stdout  # one test per conformance check, plus its own
+    assert "test_my_first_conformance[check_random_tie_breaking] PASSED" in run.stdout
 
 
 @pytest.mark.parametrize("name, message", [

@@ -127,3 +127,20 @@ def test_cli_grid_show_prints_axes_and_count(write_grid):
                           capture_output=True, text=True, check=True)
     assert "runs: 8" in proc.stdout
     assert "dataset" in proc.stdout and "wine" in proc.stdout
+
+
+def test_streamed_run_ids_equal_the_canonical_hash():
+    from albench.spec import run_id_of
+
+    grid = grid_from_dict(small_al_grid(params={
+        "dataset": ["iris", {"name": "moons", "noise": 0.3}], "learner": ["logreg", {"name": "rf", "max_depth": 3}],
+        "initial_size": ["per_class", 6], "test_fraction": [0.2, 0.25]}, exclude=[{"initial_size": 6, "seed": 1}]))
+    specs = list(grid.specs())
+    assert len(specs) == len(grid) == 2 * 2 * 2 * 2 * 2 * 2 - 2 * 2 * 2 * 2
+    assert all(s.run_id == run_id_of(s.kind, s.params) for s in specs)
+
+
+def test_null_is_a_value_of_an_axis():
+    grid = grid_from_dict({"name": "at", "kind": "at", "params": {"dataset": "iris", "model": "logreg",
+                                                                  "pool_size": [None, 60]}})
+    assert grid.axes["pool_size"] == [None, 60] and len(grid) == 2

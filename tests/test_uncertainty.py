@@ -9,7 +9,7 @@ from modAL.uncertainty import entropy_sampling, margin_sampling, uncertainty_sam
 from albench.datasets import load
 from albench.learners import AlignedClassifier, make_learner
 from albench.strategy import QueryState, create_strategy, top_k
-from strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
+from albench.strategies.uncertainty import entropy_scores, least_confident_scores, margin_scores
 
 P = np.array([[0.7, 0.2, 0.1],
               [0.4, 0.4, 0.2],

@@ -12,14 +12,21 @@ Farquhar et al., "On Statistical Bias In Active Learning: How and When to Fix
 It" (ICLR 2021); Kossen et al., "Active Surrogate Estimators: An Active
 Learning Approach to Label-Efficient Model Evaluation" (NeurIPS 2022).
 
+With a ``rival`` (a second model under test) the same draws also estimate
+the difference of the two risks, for choosing between them.
+
 Modules, one job each:
 
 - ``losses``: per-point losses and their expectation under a predictive distribution.
 - ``proposals``: the proposal contract, its registry, the safeguard turning scores into q.
 - ``sampling``: the sequential draw without replacement.
+- ``sequential``: the estimators' mathematics as plain array functions (every prefix m, batch axes,
+  standard errors and intervals), on the primitives of ``albench.finite_population``.
 - ``estimators``: the estimator contract (a ``Trace`` in, an ``Estimate`` out) and registry.
 - ``surrogates``: the surrogate model (the model itself, a learner, a bootstrap ensemble).
 - ``runner``: ``run(spec) -> RunResult`` for the executor.
+- ``report``: tables from stored runs, grouped by every varying hyperparameter (errors,
+  coverage, labelling efficiency, model-selection accuracy, reliability warnings).
 
 The implementations live with the other plug-ins: ``strategies/at_proposals.py``
 and ``strategies/at_estimators.py``.

@@ -8,11 +8,15 @@ An estimator is a pure, vectorised function ``f(trace) -> Estimate``:
   R = (1/N) sum_i L_i from the first m labels alone, for m = 1..M.
 - ``Estimate.weights[..., m-1]`` is the weight w_m of the m-th label in the
   final estimate written as (1/M) sum_m w_m L_{i_m}; ``None`` for estimators
-  that are not of that form (ASE).
+  that are not of that form (ASE, the difference estimators).
+- ``Estimate.std_error`` is the estimated standard error of each prefix
+  estimate (NaN at m = 1), ``None`` for estimators without one (ASE).
 
 Every registered estimator is computed in every ``at`` run. Implementations
-live in ``strategies/at_estimators.py`` (``@register("name", "description")``);
-the registry loads the strategy plug-ins on first use.
+live in ``strategies/at_estimators.py`` (``@register("name", "description")``)
+as thin wrappers of the plain array functions of
+``albench.active_testing.sequential``; the registry loads the
+strategy plug-ins on first use.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from typing import Callable
 
 import numpy as np
 
+from albench.active_testing.sequential import Estimate
 from albench.registry import Registry
+
+__all__ = ["Estimate", "Estimator", "Trace", "estimate_all", "register", "registry"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,11 @@ class Trace:
     n_pool: int  # N
     losses: np.ndarray  # (..., M) L_{i_m}
     q: np.ndarray  # (..., M) q_m(i_m), the proposal probability of the m-th draw
-    surrogate_rest: np.ndarray | None = None  # (..., M) sum over points unlabelled after step m of E_surrogate[L]
+    # The surrogate's expected loss E_surrogate[L] (None without a surrogate):
+    surrogate_rest: np.ndarray | None = None  # (..., M) its sum over the points unlabelled after step m
+    surrogate_total: np.ndarray | float | None = None  # (...,) its sum over the pool before the first draw
+    surrogate_drawn: np.ndarray | None = None  # (..., M) at i_m, from the surrogate in use at step m
+    surrogate_first_drawn: np.ndarray | None = None  # (..., M) at i_m, from the surrogate before any draw
 
     @property
     def budget(self) -> int:
@@ -42,12 +53,6 @@ class Trace:
     def m(self) -> np.ndarray:
         """1, 2, ..., M (broadcasts against the step axis)."""
         return np.arange(1, self.budget + 1)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    curve: np.ndarray  # (..., M) the estimate after m labels
-    weights: np.ndarray | None = None  # (..., M) w_m in the final estimate (1/M) sum w_m L_{i_m}
 
 
 Estimator = Callable[[Trace], Estimate]

@@ -31,6 +31,23 @@ def pointwise_loss(proba: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
     return (proba.argmax(axis=1) != y).astype(float)
 
 
+def loss_per_label(proba: np.ndarray, loss: str) -> np.ndarray:
+    """(n, C): the loss of the prediction ``proba[i]`` if the label of point i were c."""
+    _check(loss)
+    proba = np.asarray(proba, dtype=float)
+    if loss == "cross_entropy":
+        return _neg_log(proba)
+    return 1.0 - np.eye(proba.shape[1])[proba.argmax(axis=1)]
+
+
+def expected_abs_difference(proba_a: np.ndarray, proba_b: np.ndarray, label_proba: np.ndarray,
+                            loss: str) -> np.ndarray:
+    """E_{y ~ label_proba[i]} |L(proba_a[i], y) - L(proba_b[i], y)|: how much labelling point i
+    can tell the two models apart (0 where they would lose the same whatever the label)."""
+    gap = np.abs(loss_per_label(proba_a, loss) - loss_per_label(proba_b, loss))
+    return (np.asarray(label_proba, dtype=float) * gap).sum(axis=1)
+
+
 def expected_loss(proba: np.ndarray, label_proba: np.ndarray, loss: str) -> np.ndarray:
     """E_{y ~ label_proba[i]} L(proba[i], y) for every row.
 

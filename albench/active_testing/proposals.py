@@ -55,12 +55,15 @@ class ProposalState:
     true_losses: np.ndarray  # (N,) oracle, for reference proposals only
     step: int = 1
     cache: dict = field(default_factory=dict, repr=False)  # shared while the surrogate is unchanged
+    surrogate_members: np.ndarray | None = None  # (K, N, C) the surrogate's members (their mean is surrogate_proba)
+    rival_proba: np.ndarray | None = None  # (N, C) a second model under test sharing the labels, if any
 
     @classmethod
-    def build(cls, model_proba, surrogate_proba, labelled, loss, true_losses, step=1) -> "ProposalState":
+    def build(cls, model_proba, surrogate_proba, labelled, loss, true_losses, step=1, surrogate_members=None,
+              rival_proba=None) -> "ProposalState":
         """A state with ``surrogate_loss`` computed from the two predictive distributions."""
         return cls(model_proba, surrogate_proba, expected_loss(model_proba, surrogate_proba, loss),
-                   labelled, loss, true_losses, step)
+                   labelled, loss, true_losses, step, surrogate_members=surrogate_members, rival_proba=rival_proba)
 
     @cached_property
     def unlabelled(self) -> np.ndarray:

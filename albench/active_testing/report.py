@@ -1,4 +1,9 @@
-"""Figures from stored ``at`` results: squared error against M, and labelling efficiency.
+"""Figures from stored ``at`` results: squared error, interval coverage, labelling efficiency, model choice.
+
+Every table is grouped by every hyperparameter that varies among the ok runs
+(``varying_keys``: components such as ``rf(n_estimators=20)`` stay apart from
+``rf``), so no figure merges two experiments; only the replicates (``seed``,
+``draw_seed``) are averaged over.
 
 Labelling efficiency compares an active estimate's mean squared error after M
 labels with the iid baseline (uniform proposal, sample mean). That baseline's
@@ -8,6 +13,11 @@ mean squared error s^2 / m * (N - m) / (N - 1) (Cochran, "Sampling
 Techniques", 1977, thm. 2.2). Averaged over the runs of a group, this gives a
 noise-free curve, defined up to m = N, so the matching number of iid labels
 needs no simulation and no extrapolation.
+
+Squared errors are heavy-tailed (a few runs with a large importance weight
+carry most of the mean), so the mean squared error comes with its median and
+a BCa bootstrap interval over runs (Efron 1987), which corrects the
+percentile interval's bias and skew.
 """
 
 from __future__ import annotations
@@ -16,36 +26,90 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-GROUP = ["dataset", "loss"]  # one baseline per group: the same pools in every run of it
-ROW = ["surrogate", "proposal", "estimator"]
+from albench.analysis.frame import component_label
+
+LEGACY = ["dataset", "loss", "surrogate", "proposal"]  # always grouping keys: the figures are drawn by them
+REPLICATES = {"seed", "draw_seed"}
+RELIABLE_WEIGHT = 20.0  # one label standing for more uniform draws than this makes single runs unreliable
+CONFIDENCE = 0.95
 
 
-def mse_interval(squared_errors: np.ndarray, confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap interval of the mean squared error over runs."""
+def _grid_keys() -> list[str]:
+    from albench.kinds import ATParams
+
+    return list(ATParams.model_fields)
+
+
+def labelled_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The ok runs, with each component column (name + ``<key>_params``) replaced by one label."""
+    ok = runs[runs["status"] == "ok"].copy()
+    for key in _grid_keys():
+        if key in ok.columns and f"{key}_params" in ok.columns:
+            ok[key] = [component_label(n, p) for n, p in zip(ok[key], ok[f"{key}_params"])]
+        if key in ok.columns and ok[key].isna().any():  # e.g. pool_size or rival unset: a value, not a gap
+            ok[key] = ok[key].astype(object).where(ok[key].notna(), "none")
+    return ok
+
+
+def varying_keys(runs: pd.DataFrame) -> list[str]:
+    """Grid keys (other than the replicates) that take more than one value among the ok runs."""
+    ok = labelled_runs(runs)
+    return [k for k in _grid_keys() if k in ok.columns and k not in REPLICATES
+            and ok[k].astype(str).nunique(dropna=False) > 1]
+
+
+def group_keys(runs: pd.DataFrame) -> list[str]:
+    """The keys every table groups by: the ones the figures are drawn by, then every other varying key."""
+    return [*[k for k in LEGACY if k in runs.columns], *[k for k in varying_keys(runs) if k not in LEGACY]]
+
+
+def mse_interval(squared_errors: np.ndarray, confidence: float = CONFIDENCE, seed: int = 0) -> tuple[float, float]:
+    """BCa bootstrap interval (2,000 resamples, ``seed``) of the mean squared error over runs.
+
+    Falls back to the percentile interval where BCa is undefined (e.g. a
+    single run carries every non-zero error).
+    """
     values = np.asarray(squared_errors, dtype=float)
     if len(values) < 2 or np.ptp(values) == 0:
         return float(values.mean()), float(values.mean())
-    res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=2000,
-                          method="percentile", rng=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    for method in ("BCa", "percentile"):
+        with np.errstate(all="ignore"):
+            res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=2000,
+                                  method=method, rng=np.random.default_rng(seed))
+        low, high = res.confidence_interval
+        if np.isfinite(low) and np.isfinite(high):
+            return float(low), float(high)
+    return float(values.mean()), float(values.mean())
 
 
-def errors_by_budget(runs: pd.DataFrame, curves: pd.DataFrame, budgets=None,
-                     by: tuple[str, ...] = (*GROUP, *ROW)) -> pd.DataFrame:
-    """Median and mean squared error after m labels, with a 95% bootstrap interval of the mean.
+def _with_keys(runs: pd.DataFrame, curves: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    ok = labelled_runs(runs)
+    return curves.merge(ok[["run_id", *[k for k in keys if k != "estimator"]]], on="run_id")
 
-    One row per ``by`` and m, over the runs with status ok.
+
+def errors_by_budget(runs: pd.DataFrame, curves: pd.DataFrame, budgets=None, by=None) -> pd.DataFrame:
+    """Per group and m: median and mean squared error with a BCa 95 % interval, runs, and interval coverage.
+
+    Groups: ``by`` (default: ``group_keys(runs)`` + estimator). ``coverage`` is
+    the share of runs whose interval (at each run's ``confidence``) contains
+    the true risk, NaN for estimators without intervals. ``errors.attrs["keys"]``
+    lists the grouping keys.
     """
-    ok = runs.loc[runs["status"] == "ok", ["run_id", *[c for c in by if c != "estimator"]]]
-    rows = curves.merge(ok, on="run_id")
+    by = list(by) if by is not None else [*group_keys(runs), "estimator"]
+    rows = _with_keys(runs, curves, by)
     if budgets is not None:
         rows = rows[rows["m"].isin(list(budgets))]
-    grouped = rows.groupby([*by, "m"])["squared_error"]
-    out = grouped.agg(median_se="median", mse="mean", runs="count")
-    bounds = grouped.apply(lambda s: mse_interval(s.to_numpy()))
+    grouped = rows.groupby([*by, "m"])
+    out = grouped["squared_error"].agg(median_se="median", mse="mean", runs="count")
+    bounds = grouped["squared_error"].apply(lambda s: mse_interval(s.to_numpy()))
     out["mse_low"] = [b[0] for b in bounds]
     out["mse_high"] = [b[1] for b in bounds]
-    return out.reset_index()
+    if "covered" in rows.columns:
+        covered = rows["covered"].astype("float")  # null (no interval) stays NaN
+        out["coverage"] = covered.groupby([rows[k] for k in [*by, "m"]]).mean()
+    out = out.reset_index()
+    out.attrs["keys"] = by
+    return out
 
 
 def iid_mse(runs: pd.DataFrame, m: np.ndarray) -> np.ndarray:
@@ -67,17 +131,19 @@ def iid_labels_matching(runs: pd.DataFrame, mse: float) -> int:
 def labelling_efficiency(runs: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
     """``errors`` (from ``errors_by_budget``) plus the iid labels matching each mean squared error.
 
-    ``iid_labels``: uniform labels the sample mean needs for the same error;
-    ``efficiency`` = iid_labels / m (above 1: active testing saves labels).
-    ``iid_labels_low``/``_high`` map the interval of the mean squared error
-    (a larger error matches fewer iid labels).
+    The baseline of a row is the exact iid error over the very runs of its
+    group (the same pools). ``iid_labels``: uniform labels the sample mean
+    needs for the same error; ``efficiency`` = iid_labels / m (above 1: active
+    testing saves labels). ``iid_labels_low``/``_high`` map the interval of
+    the mean squared error (a larger error matches fewer iid labels).
     """
-    ok = runs[runs["status"] == "ok"]
+    keys = [k for k in errors.attrs.get("keys", group_keys(runs)) if k != "estimator"]
+    ok = labelled_runs(runs)
+    groups = {key if isinstance(key, tuple) else (key,): frame for key, frame in ok.groupby(keys)}
     out = errors.copy()
-    groups = {key: frame for key, frame in ok.groupby(GROUP)}
 
     def labels(column: str) -> list[int]:
-        return [iid_labels_matching(groups[tuple(row[GROUP])], row[column]) for _, row in out.iterrows()]
+        return [iid_labels_matching(groups[tuple(row[keys])], row[column]) for _, row in out.iterrows()]
 
     out["iid_labels"] = labels("mse")
     if {"mse_low", "mse_high"} <= set(out.columns):
@@ -87,12 +153,98 @@ def labelling_efficiency(runs: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFra
 
 
 def final_errors(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean squared error of each estimator's final estimate, per surrogate and proposal (a quick look)."""
-    ok = runs[runs["status"] == "ok"]
-    cols = sorted(c for c in ok.columns if c.endswith("_squared_error"))
-    if ok.empty or not cols:
-        return runs.groupby(["surrogate", "proposal"]).size().rename("runs").reset_index().assign(runs=0)
-    table = ok.groupby(["surrogate", "proposal"])[cols].mean()
-    table.columns = [c.removesuffix("_squared_error") for c in cols]
-    table.insert(0, "runs", ok.groupby(["surrogate", "proposal"]).size())
+    """The end-of-run table: per group (every varying key) and estimator, the final estimate's errors.
+
+    Columns: runs, mse with its BCa 95 % interval (mse_low, mse_high),
+    median_se, and coverage (share of runs whose interval holds the true risk).
+    """
+    ok = labelled_runs(runs)
+    estimators = sorted(c.removesuffix("_squared_error") for c in ok.columns if c.endswith("_squared_error"))
+    keys = group_keys(runs)
+    if ok.empty or not estimators:
+        return runs.groupby([k for k in ("surrogate", "proposal") if k in runs.columns]).size().rename(
+            "runs").reset_index().assign(runs=0)
+    long = []
+    for name in estimators:
+        part = ok[keys].copy()
+        part["estimator"], part["squared_error"] = name, ok[f"{name}_squared_error"]
+        low, high = ok.get(f"{name}_ci_low"), ok.get(f"{name}_ci_high")
+        if low is not None and high is not None:
+            inside = (low <= ok["true_risk"]) & (ok["true_risk"] <= high)
+            part["covered"] = inside.where(low.notna()).astype("float")
+        long.append(part)
+    long = pd.concat(long, ignore_index=True)
+    grouped = long.groupby([*keys, "estimator"])
+    table = grouped["squared_error"].agg(runs="count", mse="mean")
+    bounds = grouped["squared_error"].apply(lambda s: mse_interval(s.to_numpy()))
+    table["mse_low"], table["mse_high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+    table["median_se"] = grouped["squared_error"].median()
+    if "covered" in long.columns:
+        table["coverage"] = grouped["covered"].mean()
     return table.reset_index()
+
+
+def reliability_warnings(runs: pd.DataFrame) -> list[str]:
+    """One line per problem that makes single runs unreliable: a label standing for > 20 uniform ones."""
+    ok = runs[runs["status"] == "ok"]
+    out = []
+    if "max_weight" in ok.columns and len(ok):
+        heavy = ok[ok["max_weight"] > RELIABLE_WEIGHT]
+        if len(heavy):
+            weights = sorted(heavy["safeguard_weight"].unique()) if "safeguard_weight" in heavy else []
+            out.append(f"{len(heavy)} of {len(ok)} runs drew a point with importance ratio above "
+                       f"{RELIABLE_WEIGHT:g} (largest {heavy['max_weight'].max():.3g}; safeguard_weight "
+                       f"{', '.join(f'{w:g}' for w in weights)}): single runs there are unreliable, "
+                       f"use a safeguard weight of at least {1 / RELIABLE_WEIGHT:g}")
+    if "safeguard_weight" in ok.columns and (ok["safeguard_weight"] < 1 / RELIABLE_WEIGHT).any():
+        low = sorted(ok.loc[ok["safeguard_weight"] < 1 / RELIABLE_WEIGHT, "safeguard_weight"].unique())
+        out.append(f"safeguard_weight {', '.join(f'{w:g}' for w in low)} lets q fall below "
+                   f"{1 / RELIABLE_WEIGHT:g}/n: one label can stand for more than {RELIABLE_WEIGHT:g} uniform ones")
+    return out
+
+
+def _pair_label(a, b) -> str:
+    return " vs ".join(sorted([str(a), str(b)]))
+
+
+def selection_accuracy(runs: pd.DataFrame, curves: pd.DataFrame, budgets=None) -> pd.DataFrame:
+    """P(the estimates pick the truly better of two models) after m labels, per design, group and estimator.
+
+    ``paired``: runs with a ``rival``, one acquisition for both models: the
+    sign of the estimated difference R_model - R_rival against the true one.
+    ``independent``: runs of different models matched on every other key
+    except ``rival``, and on the seeds (the same pool), one acquisition per
+    model: the sign of the difference of the two models' own estimates.
+    Pairs whose models tie exactly are left out. ``models`` names the pair.
+    """
+    ok = labelled_runs(runs)
+    keys = [k for k in group_keys(runs) if k not in ("model", "rival")]
+    has_rival = ~ok["rival"].astype(str).isin(["none", "None"]) if "rival" in ok.columns else None
+    parts = []
+    if has_rival is not None and has_rival.any() and "difference_estimate" in curves.columns:
+        paired = ok[has_rival]
+        rows = curves.merge(paired[["run_id", "model", "rival", *keys]], on="run_id")
+        rows = rows[rows["true_difference"] != 0]
+        parts.append(rows.assign(
+            correct=np.sign(rows["difference_estimate"]) == np.sign(rows["true_difference"]), design="paired",
+            models=[_pair_label(a, b) for a, b in zip(rows["model"], rows["rival"])]))
+    if ok["model"].nunique() > 1:
+        match = [*keys, *[r for r in sorted(REPLICATES) if r in ok.columns]]
+        rows = curves.merge(ok[["run_id", "model", *match]], on="run_id")
+        rows = rows[["model", *match, "estimator", "m", "estimate", "true_risk"]]
+        models = sorted(ok["model"].unique())
+        for i, a in enumerate(models):
+            for b in models[i + 1:]:
+                pair = rows[rows["model"] == a].merge(rows[rows["model"] == b], on=[*match, "estimator", "m"],
+                                                      suffixes=("_a", "_b"))
+                truth = pair["true_risk_a"] - pair["true_risk_b"]
+                pair, truth = pair[truth != 0], truth[truth != 0]
+                correct = np.sign(pair["estimate_a"] - pair["estimate_b"]) == np.sign(truth)
+                parts.append(pair.assign(correct=correct, design="independent", models=_pair_label(a, b)))
+    columns = ["design", "models", *keys, "estimator", "m"]
+    if not parts:
+        return pd.DataFrame(columns=[*columns, "runs", "p_correct"])
+    rows = pd.concat([p[[*columns, "correct"]] for p in parts], ignore_index=True)
+    if budgets is not None:
+        rows = rows[rows["m"].isin(list(budgets))]
+    return rows.groupby(columns)["correct"].agg(runs="count", p_correct="mean").reset_index()

@@ -10,19 +10,31 @@ training set plus the labelled pool points every ``retrain_every`` steps (0:
 never). Every registered estimator is computed after every step.
 
 Random streams (``albench.seeding``): the split depends on (dataset,
-train_size, pool_size, seed); the model also on ``model``; the surrogate's
-first fit also on ``surrogate``. Runs that differ only in the proposal, the
-safeguard or the budget therefore test the same model on the same pool
-(common random numbers). The draws use a stream keyed by every
-hyperparameter, so no two runs share it. Being shared, the split, the model
-and the surrogate's first fit are cached per process; ``model_fit_s`` and
-``surrogate_fit_s`` then count only what this run computed.
+train_size, pool_size, seed); the model also on ``model`` (a ``rival`` is
+fitted on the same split with its own stream); the surrogate's first fit also
+on ``surrogate``. Runs that differ only in the proposal, the safeguard, the
+budget or ``draw_seed`` therefore test the same model on the same pool
+(common random numbers); ``draw_seed`` repeats the draws alone. The draws use
+a stream keyed by every hyperparameter, so no two runs share it. Being
+shared, the split, the model and the surrogate's first fit are cached per
+process; ``model_fit_s`` and ``surrogate_fit_s`` then count only what this
+run computed.
 
-Rows: one summary (the true risk, ``<estimator>_estimate`` and
-``<estimator>_squared_error`` of the final estimate, sizes, timings) and one
-curve row per step and estimator: m, estimator, estimate, true_risk,
-squared_error, q (of the m-th chosen point), weight (its weight in the final
-estimate; null for ASE), observed_loss.
+Rows: one summary (the true risk; per estimator ``<estimator>_estimate``,
+``_squared_error`` and ``_ci_low``/``_ci_high``, the interval of the final
+estimate at level ``confidence``; ``max_weight`` and ``ess``, the largest
+importance ratio 1/((N - m + 1) q_m) and Kish's effective sample size of the
+ratios; sizes, timings) and one curve row per step and estimator: m,
+estimator, estimate, true_risk, squared_error, q (of the m-th chosen point),
+weight (its weight in the final estimate; null where the estimator has none),
+observed_loss, pool_index (the point drawn), ci_low, ci_high and covered
+(null where the estimator has no interval, e.g. ASE, and at m = 1).
+
+With a ``rival`` (a second model under test), the same draws also estimate
+R_model - R_rival with every estimator (their mathematics is linear in the
+losses): summary ``rival_true_risk``, ``true_difference`` and
+``<estimator>_difference_estimate``; curve columns ``difference_estimate``,
+``true_difference``, ``difference_ci_low``/``_high``.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from sklearn.model_selection import train_test_split
 
 from albench import datasets, deadline
 from albench.active_testing.estimators import Trace, estimate_all
+from albench.active_testing.sequential import effective_sample_size, importance_ratios, interval
 from albench.active_testing.losses import expected_loss, pointwise_loss
 from albench.active_testing.proposals import ProposalState, create_proposal
 from albench.active_testing.sampling import acquire
@@ -90,15 +103,18 @@ def _model_on_pool(dataset: str, train_size: int, pool_size: int | None, seed: i
 @lru_cache(maxsize=128)
 def _surrogate_on_pool(dataset: str, train_size: int, pool_size: int | None, seed: int, model: str,
                        surrogate: str) -> np.ndarray:
-    """The surrogate's first fit (on the training set) predicting the pool; cached like ``_model_on_pool``."""
+    """(K, N, C): the surrogate's members after the first fit (on the training set) predicting the pool.
+
+    Cached like ``_model_on_pool``; the surrogate ``model`` is the model itself (one member).
+    """
     train_idx, pool_idx, model_proba = _model_on_pool(dataset, train_size, pool_size, seed, model)
     surrogate_ = json.loads(surrogate)
     if surrogate_["name"] == "model":
-        return model_proba  # the model itself, until the first refit
+        return _frozen(model_proba[None])[0]  # the model itself, until the first refit
     dataset_ = json.loads(dataset)
     data = datasets.load(dataset_["name"], dataset_["params"])
     fitted = _surrogate(dataset, train_size, pool_size, seed, model, surrogate, data.n_classes)
-    return _frozen(fitted.fit(data.X[train_idx], data.y[train_idx]).predict_proba(data.X[pool_idx]))[0]
+    return _frozen(fitted.fit(data.X[train_idx], data.y[train_idx]).predict_members(data.X[pool_idx]))[0]
 
 
 def _surrogate(dataset, train_size, pool_size, seed, model, surrogate, n_classes) -> Surrogate:
@@ -107,50 +123,90 @@ def _surrogate(dataset, train_size, pool_size, seed, model, surrogate, n_classes
     return Surrogate(surrogate_["name"], surrogate_["params"], model_, n_classes, keys)
 
 
+class _SurrogateTrack:
+    """The surrogate's expected loss of one model under test, as the draws go on (for ``Trace``)."""
+
+    def __init__(self, model_proba: np.ndarray, surrogate_proba: np.ndarray, loss: str, budget: int):
+        self.model_proba, self.loss = model_proba, loss
+        self.expected = expected_loss(model_proba, surrogate_proba, loss)  # g, updated at every refit
+        self.first = self.expected
+        self.drawn, self.rest = np.empty(budget), np.empty(budget)
+
+    def refit(self, surrogate_proba: np.ndarray) -> None:
+        self.expected = expected_loss(self.model_proba, surrogate_proba, self.loss)
+
+    def trace(self, n_pool: int, chosen: np.ndarray, losses: np.ndarray, q: np.ndarray) -> Trace:
+        return Trace(n_pool, losses, q, self.rest, float(self.first.sum()), self.drawn, self.first[chosen])
+
+
+def _difference(a: Trace, b: Trace) -> Trace:
+    """The trace of L_a - L_b: every estimator is linear in the losses and the surrogate's sums."""
+    return Trace(a.n_pool, a.losses - b.losses, a.q, a.surrogate_rest - b.surrogate_rest,
+                 a.surrogate_total - b.surrogate_total, a.surrogate_drawn - b.surrogate_drawn,
+                 a.surrogate_first_drawn - b.surrogate_first_drawn)
+
+
+def _null_nan(x: float) -> float | None:
+    return None if np.isnan(x) else float(x)
+
+
 def run(spec: RunSpec) -> RunResult:
     p = spec.params
-    loss = p["loss"]
+    loss, level = p["loss"], p.get("confidence", 0.95)
     data = datasets.load(p["dataset"]["name"], p["dataset"]["params"])
-    shared = (_key(p["dataset"]), p["train_size"], p["pool_size"], p["seed"], _key(p["model"]))
+    split = (_key(p["dataset"]), p["train_size"], p["pool_size"], p["seed"])
+    shared = (*split, _key(p["model"]))
+    rival = p.get("rival")
+    if p["proposal"]["name"] == "loss_difference" and rival is None:
+        raise ValueError("proposal 'loss_difference' needs a rival model: set the grid key 'rival'")
 
     t0 = time.perf_counter()
     train_idx, pool_idx, model_proba = _model_on_pool(*shared)
+    rival_proba = None if rival is None else _model_on_pool(*split, _key(rival))[2]  # same split, same pool
     X_train, y_train, X_pool, y_pool = data.X[train_idx], data.y[train_idx], data.X[pool_idx], data.y[pool_idx]
     true_losses = pointwise_loss(model_proba, y_pool, loss)
     true_risk = float(true_losses.mean())
     model_fit_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    surrogate_proba = _surrogate_on_pool(*shared, _key(p["surrogate"]))
+    members = _surrogate_on_pool(*shared, _key(p["surrogate"]))
+    surrogate_proba = members.mean(axis=0)
     surrogate = _surrogate(*shared, _key(p["surrogate"]), data.n_classes)
-    surrogate_loss = expected_loss(model_proba, surrogate_proba, loss)
     surrogate_fit_s = time.perf_counter() - t0
     n_fits = int(p["surrogate"]["name"] != "model")
 
     proposal = create_proposal(p["proposal"]["name"], p["proposal"]["params"])
     n_pool = len(pool_idx)
     budget = min(p["budget"], n_pool)
-    surrogate_rest = np.empty(budget)
+    tracks = [_SurrogateTrack(model_proba, surrogate_proba, loss, budget)]
+    if rival_proba is not None:
+        tracks.append(_SurrogateTrack(rival_proba, surrogate_proba, loss, budget))
     cache: dict = {}
     every = p["retrain_every"]
 
     def scores_of(labelled: np.ndarray, step: int) -> np.ndarray:
-        state = ProposalState(model_proba, surrogate_proba, surrogate_loss, labelled, loss, true_losses, step, cache)
+        state = ProposalState(model_proba, surrogate_proba, tracks[0].expected, labelled, loss, true_losses, step,
+                              cache, members, rival_proba)
         return proposal.scores(state)
 
     def after_label(step: int, index: int, labelled: np.ndarray) -> None:
-        nonlocal surrogate_proba, surrogate_loss, cache, surrogate_fit_s, n_fits
+        nonlocal surrogate_proba, members, cache, surrogate_fit_s, n_fits
         deadline.check()  # the executor's per-run time limit, if any
+        for track in tracks:
+            track.drawn[step - 1] = track.expected[index]  # the surrogate in use at this step
         if every and step % every == 0:
             t = time.perf_counter()
             done = np.flatnonzero(labelled)
             surrogate.fit(np.concatenate([X_train, X_pool[done]]), np.concatenate([y_train, y_pool[done]]))
-            surrogate_proba = surrogate.predict_proba(X_pool)
-            surrogate_loss = expected_loss(model_proba, surrogate_proba, loss)
+            members = surrogate.predict_members(X_pool)
+            surrogate_proba = members.mean(axis=0)
+            for track in tracks:
+                track.refit(surrogate_proba)
             cache = {}
             n_fits += 1
             surrogate_fit_s += time.perf_counter() - t
-        surrogate_rest[step - 1] = surrogate_loss[~labelled].sum()
+        for track in tracks:
+            track.rest[step - 1] = track.expected[~labelled].sum()
 
     t0 = time.perf_counter()
     fit_before = surrogate_fit_s
@@ -160,24 +216,46 @@ def run(spec: RunSpec) -> RunResult:
 
     t0 = time.perf_counter()
     observed = true_losses[chosen]
-    estimates = estimate_all(Trace(n_pool, observed, q, surrogate_rest))
+    trace = tracks[0].trace(n_pool, chosen, observed, q)
+    estimates = estimate_all(trace)
+    intervals = {name: interval(est, level) for name, est in estimates.items()}
+    if rival_proba is not None:
+        rival_losses = pointwise_loss(rival_proba, y_pool, loss)
+        true_difference = true_risk - float(rival_losses.mean())
+        gaps = estimate_all(_difference(trace, tracks[1].trace(n_pool, chosen, rival_losses[chosen], q)))
+        gap_intervals = {name: interval(est, level) for name, est in gaps.items()}
     estimate_s = time.perf_counter() - t0
 
     curves = []
     for step in range(budget):
         for name, est in estimates.items():
             value = float(est.curve[step])
-            curves.append({
+            low, high = (_null_nan(b[step]) for b in intervals[name])
+            row = {
                 "m": step + 1, "estimator": name, "estimate": value, "true_risk": true_risk,
                 "squared_error": (value - true_risk) ** 2, "q": float(q[step]),
                 "weight": None if est.weights is None else float(est.weights[step]),
-                "observed_loss": float(observed[step]),
-            })
+                "observed_loss": float(observed[step]), "pool_index": int(chosen[step]),
+                "ci_low": low, "ci_high": high, "covered": None if low is None else bool(low <= true_risk <= high),
+            }
+            if rival_proba is not None:
+                gap_low, gap_high = (_null_nan(b[step]) for b in gap_intervals[name])
+                row.update({"difference_estimate": float(gaps[name].curve[step]), "true_difference": true_difference,
+                            "difference_ci_low": gap_low, "difference_ci_high": gap_high})
+            curves.append(row)
     summary = {"true_risk": true_risk, "pool_loss_variance": float(true_losses.var())}
     for name, est in estimates.items():
         final = float(est.curve[-1])
         summary[f"{name}_estimate"] = final
         summary[f"{name}_squared_error"] = (final - true_risk) ** 2
+        low, high = (_null_nan(b[-1]) for b in intervals[name])
+        summary[f"{name}_ci_low"], summary[f"{name}_ci_high"] = low, high
+    if rival_proba is not None:
+        summary["rival_true_risk"] = true_risk - true_difference
+        summary["true_difference"] = true_difference
+        for name, est in gaps.items():
+            summary[f"{name}_difference_estimate"] = float(est.curve[-1])
+    ratios = importance_ratios(q, n_pool)
     summary.update({
         "n_labelled": int(budget),
         "n_pool": int(n_pool),
@@ -185,6 +263,8 @@ def run(spec: RunSpec) -> RunResult:
         "n_classes": int(data.n_classes),
         "model_pool_accuracy": float((model_proba.argmax(axis=1) == y_pool).mean()),
         "min_q": float(q.min()),
+        "max_weight": float(ratios.max()),
+        "ess": float(effective_sample_size(ratios)),
         "n_surrogate_fits": n_fits,
         "model_fit_s": model_fit_s,
         "surrogate_fit_s": surrogate_fit_s,

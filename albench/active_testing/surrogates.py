@@ -84,5 +84,9 @@ class Surrogate:
             self.members_ = [self._learner(name, params, len(y)).fit(X, y)]
         return self
 
+    def predict_members(self, X: np.ndarray) -> np.ndarray:
+        """(K, n, C): every member's prediction (K = 1 unless ``bootstrap``)."""
+        return np.stack([m.predict_proba(X) for m in self.members_])
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return np.mean([m.predict_proba(X) for m in self.members_], axis=0)
+        return self.predict_members(X).mean(axis=0)

@@ -4,12 +4,14 @@ study need before its leaderboard stops changing?
 For a factor F with n values and each k = 1..n, leaderboards are built from
 random k-subsets of F's values (every subset when there are at most
 ``n_subsets``) and compared with the full leaderboard by Kendall's tau. The
-smallest k whose mean tau reaches ``target`` (0.9) is a defensible size for
-that factor; the AL hyperparameter study this follows (Gonsior et al., 2025)
-used the same reasoning to recommend a minimal experimental grid.
+smallest k < n whose mean tau reaches ``target`` (0.9) is a defensible size
+for that factor; when only k = n reaches it (the full leaderboard agrees with
+itself), the target is "not reached" (``minimal_k`` NaN, ``reached``
+False). The AL hyperparameter study this follows (Gonsior et al., 2025) used
+the same reasoning to recommend a minimal experimental grid.
 
-A leaderboard is the mean over data sets of each method's rank within the
-data set, ranks taken on the metric averaged over the chosen values of F
+A leaderboard is the mean over blocks of each method's rank within the
+block, ranks taken on the metric averaged over the chosen values of F
 (and over every other hyperparameter), as in ``leaderboard``.
 """
 
@@ -33,7 +35,7 @@ TARGET_TAU = 0.9
 @dataclass
 class DesignCurve:
     curve: pd.DataFrame  # factor, k, tau_mean, tau_low, tau_high, subsets
-    minimal: pd.DataFrame  # factor, n_values, minimal_k (NaN: not reached before using all), target
+    minimal: pd.DataFrame  # factor, n_values, minimal_k (NaN: not reached before using all), reached, target
     target: float
 
 
@@ -78,7 +80,7 @@ def design_curve(frame: Frame, metric: str, factors=None, n_subsets: int = 200, 
                  quantiles: tuple[float, float] = (0.05, 0.95), seed: int = 0) -> DesignCurve:
     """Mean Kendall tau (and its ``quantiles`` over subsets) against k, for each factor that varies.
 
-    ``factors`` defaults to the blocks (data sets), then start points, seeds and splits.
+    ``factors`` defaults to the block column (when it is one) and the data set, then start points, seeds, splits.
     """
     factors = factors or dict.fromkeys((frame.block, "dataset", *REPLICATES))
     matrix = block_matrix(frame, metric)
@@ -116,8 +118,10 @@ def design_curve(frame: Frame, metric: str, factors=None, n_subsets: int = 200, 
             low, high = (np.quantile(finite, quantiles) if finite.size else (math.nan, math.nan))
             rows.append({"factor": factor, "k": k, "tau_mean": mean, "tau_low": float(low),
                          "tau_high": float(high), "subsets": len(weights)})
-            if math.isnan(reached) and mean >= target:
+            if math.isnan(reached) and mean >= target and k < n:
                 reached = k
-        minimal.append({"factor": factor, "n_values": n, "minimal_k": reached, "target": target})
+        minimal.append({"factor": factor, "n_values": n, "minimal_k": reached, "reached": not math.isnan(reached),
+                        "target": target})
     curve = pd.DataFrame(rows, columns=["factor", "k", "tau_mean", "tau_low", "tau_high", "subsets"])
-    return DesignCurve(curve, pd.DataFrame(minimal, columns=["factor", "n_values", "minimal_k", "target"]), target)
+    minimal = pd.DataFrame(minimal, columns=["factor", "n_values", "minimal_k", "reached", "target"])
+    return DesignCurve(curve, minimal, target)

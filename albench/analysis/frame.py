@@ -9,6 +9,17 @@ hyperparameter and ``method`` = ``<proposal> / <estimator>``. Its blocks are
 the data sets, or the (data set, loss) pairs when the loss varies, since
 squared errors of different losses are on different scales.
 
+Blocks: a method is ranked within each block. The default block is one
+design cell: the data set (task) crossed with every varying hyperparameter
+that is neither part of a method nor a replicate (seed, start point, split),
+so "margin beats random" is counted once per (data set, learner, batch size,
+...) and replicates are averaged within it. ``block=["dataset"]`` ranks
+within data sets only, as Demšar (2006) does. Several block columns are
+joined into one label column ``block`` (``iris | logreg``).
+
+Rows are sorted by run_id (then estimator), so every figure computed from a
+Frame is the same however the part files were ordered or named.
+
 Hyperparameter columns are the grid keys of the kind (``albench.kinds``); a
 component (data set, learner, strategy, ...) becomes one label such as
 ``rf(n_estimators=30)``, so values that differ only in their parameters stay
@@ -25,10 +36,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-BOOKKEEPING = {"run_id", "grid", "kind", "status", "error", "error_traceback", "started_at", "finished_at"}
+BOOKKEEPING = {"run_id", "block", "grid", "kind", "status", "error", "error_traceback", "started_at", "finished_at"}
 # factors whose values are repetitions of the same experiment, not design choices
-REPLICATES = ("seed", "start_point", "split")
-LOWER_IS_BETTER = re.compile(r"(_s|error|loss|risk)$")
+REPLICATES = ("seed", "start_point", "split", "draw_seed")
+LOWER_IS_BETTER = re.compile(r"(_s|error|loss|risk)$|^rampup_")
+# AL summary metrics a leaderboard can rank on (see albench.al_loop and albench.analysis.rampup)
+AL_METRIC_PREFIXES = ("auc_", "final_", "first5_", "last5_", "rampup_", "normalized_auc_")
 DEFAULT_METRIC = {"al": "auc_accuracy", "at": "squared_error"}
 
 
@@ -44,9 +57,13 @@ class Frame:
     runs: pd.DataFrame  # one row per compared unit; hyperparameter columns hold labels
     method: str  # column naming the compared methods
     method_parts: tuple[str, ...]  # hyperparameters that make up a method
-    block: str  # the column whose values are the independent blocks (data sets)
+    block: str  # the column whose values label the blocks (one of block_parts, or "block")
     hyperparameters: list[str]  # grid keys that take more than one value among ok rows
     metrics: dict[str, bool] = field(default_factory=dict)  # metric -> higher is better
+    block_parts: tuple[str, ...] = ()  # the columns that make up a block
+
+    def __post_init__(self):
+        self.block_parts = self.block_parts or (self.block,)
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -132,7 +149,7 @@ def _metrics(kind: str, runs: pd.DataFrame, hyperparameters: list[str]) -> dict[
     numeric = [c for c in runs.columns if pd.api.types.is_numeric_dtype(runs[c]) and c not in hyperparameters
                and c not in BOOKKEEPING and runs[c].notna().any()]
     if kind == "al":
-        names = [c for c in numeric if c.startswith(("auc_", "final_")) or c.endswith("_s")]
+        names = [c for c in numeric if c.startswith(AL_METRIC_PREFIXES) or c.endswith("_s")]
     elif kind == "at":
         names = ["squared_error"] + [c for c in numeric if c.endswith("_s")]
     else:
@@ -146,20 +163,74 @@ def _estimators(columns) -> list[str]:
                   if c.endswith(suffix) and f"{c[: -len(suffix)]}_estimate" in columns)
 
 
+# per-estimator columns of an active-testing run, made long: <estimator>_<field> -> <field>
+ESTIMATOR_FIELDS = ("estimate", "squared_error", "ci_low", "ci_high", "difference_estimate")
+
+
 def _long_by_estimator(runs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (run, estimator) with columns ``estimator``, ``estimate``, ``squared_error``."""
+    """One row per (run, estimator) with ``estimator`` and the ``ESTIMATOR_FIELDS`` it stores, plus
+    ``covered`` (whether its interval holds the true risk; missing without an interval)."""
     estimators = _estimators(runs.columns)
     if not estimators:
         raise AnalysisError("active-testing runs without any '<estimator>_squared_error' column")
-    wide = [c for e in estimators for c in (f"{e}_estimate", f"{e}_squared_error")]
+    wide = [f"{e}_{f}" for e in estimators for f in ESTIMATOR_FIELDS if f"{e}_{f}" in runs.columns]
     base = runs.drop(columns=wide)
-    parts = [base.assign(estimator=e, estimate=runs[f"{e}_estimate"], squared_error=runs[f"{e}_squared_error"])
-             for e in estimators]
+    parts = []
+    for e in estimators:
+        fields = {f: runs[f"{e}_{f}"] if f"{e}_{f}" in runs.columns else np.nan for f in ESTIMATOR_FIELDS}
+        part = base.assign(estimator=e, **fields)
+        has = part["ci_low"].notna() & part["ci_high"].notna() & part["true_risk"].notna() \
+            if "true_risk" in part.columns else pd.Series(False, index=part.index)
+        inside = (part["ci_low"] <= part["true_risk"]) & (part["true_risk"] <= part["ci_high"]) if has.any() else has
+        parts.append(part.assign(covered=inside.where(has).astype("float")))
     return pd.concat(parts, ignore_index=True)
 
 
-def prepare(runs: pd.DataFrame, kind: str | None = None) -> Frame:
-    """Turn a stored runs table into a Frame (raises AnalysisError for unusable input)."""
+def join_labels(df: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One label per row from several columns (``iris | logreg``), vectorised."""
+    label = df[columns[0]].astype(str)
+    for c in columns[1:]:
+        label = label + " | " + df[c].astype(str)
+    return label
+
+
+def default_blocks(kind: str, base: tuple[str, ...], varying: list[str], method_parts: tuple[str, ...]) -> list[str]:
+    """The data set (task) crossed with every varying hyperparameter that is no method part or replicate
+    (``prepare`` passes only the ones crossed with every method)."""
+    return list(base) + [h for h in varying if h not in base and h not in method_parts and h not in REPLICATES
+                         and not (kind == "at" and h in ("dataset", "loss"))]
+
+
+def _parse_blocks(block, allowed: list[str]) -> list[str]:
+    parts = [b.strip() for b in block.split(",")] if isinstance(block, str) else list(block)
+    parts = [b for b in parts if b]
+    unknown = [b for b in parts if b not in allowed]
+    if unknown or not parts:
+        raise AnalysisError(f"--block: unknown column '{', '.join(unknown) or block}'; allowed: {', '.join(allowed)}")
+    return list(dict.fromkeys(parts))
+
+
+def _oracles(runs: pd.DataFrame, include: bool) -> pd.DataFrame:
+    """AL runs with ``normalized_auc_*`` (between random and the oracle of each block) when an oracle
+    baseline ran; the oracle's own rows are left out unless ``include`` (it reads the test labels)."""
+    from albench.analysis import normalized
+
+    oracles = [n for n in runs["strategy"].dropna().unique() if normalized.is_oracle(n)]
+    if not oracles:
+        return runs
+    runs = normalized.with_normalized_auc(runs, oracle=oracles[0])
+    return runs if include else runs[~runs["strategy"].isin(oracles)]
+
+
+def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] | None = None,
+            include_oracles: bool = False) -> Frame:
+    """Turn a stored runs table into a Frame (raises AnalysisError for unusable input).
+
+    ``block``: the columns to rank within (a list, or names joined by commas);
+    None for the default design cell (see the module docstring). An oracle
+    baseline (``albench.strategies.oracle``) adds ``normalized_auc_*`` metrics
+    and is itself left out of every ranking unless ``include_oracles``.
+    """
     if runs is None or runs.empty:
         raise AnalysisError("no runs stored")
     if "kind" not in runs.columns:
@@ -176,6 +247,8 @@ def prepare(runs: pd.DataFrame, kind: str | None = None) -> Frame:
     if "status" not in runs.columns:
         runs = runs.assign(status="ok")
 
+    if kind == "al" and "strategy" in runs.columns:
+        runs = _oracles(runs, include_oracles)
     keys = _grid_keys(kind, list(runs.columns))
     runs = _label_hyperparameters(runs, keys)
     if kind == "at":
@@ -189,10 +262,27 @@ def prepare(runs: pd.DataFrame, kind: str | None = None) -> Frame:
         method = method_parts[0]
     ok = runs[runs["status"] == "ok"]
     varying = [k for k in keys if ok[k].nunique(dropna=False) > 1]
-    block = "dataset" if "dataset" in runs.columns else "grid"
+    base = "dataset" if "dataset" in runs.columns else "grid"
     if kind == "at" and "loss" in varying:
         # squared errors of different losses differ in scale: rank within (data set, loss)
-        block = "task"
+        base = "task"
         runs["task"] = runs["dataset"].astype(str) + " / " + runs["loss"].astype(str)
-    return Frame(kind=kind, runs=runs.reset_index(drop=True), method=method, method_parts=method_parts,
-                 block=block, hyperparameters=varying, metrics=_metrics(kind, runs, keys))
+    if block is None:
+        # only keys crossed with every method: a key an exclude rule ties to some methods (a surrogate used with
+        # one proposal only) would leave no block with every method; such a key is averaged within the blocks
+        n_methods = ok[method].nunique()
+        crossed = [h for h in varying if h in ok.columns and ok.groupby(h)[method].nunique().min() == n_methods]
+        parts = default_blocks(kind, (base,), crossed, method_parts)
+    else:
+        allowed = [c for c in [base, *keys] if c in runs.columns and c not in method_parts]
+        parts = _parse_blocks(block, list(dict.fromkeys(allowed)))
+    if len(parts) == 1:
+        label = parts[0]
+    else:
+        label = "block"
+        runs["block"] = join_labels(runs, parts)
+    # stored order is completion order: sort so that every figure is independent of it
+    order = [c for c in ("run_id", "estimator") if c in runs.columns]
+    runs = runs.sort_values(order, kind="stable").reset_index(drop=True)
+    return Frame(kind=kind, runs=runs, method=method, method_parts=method_parts, block=label,
+                 hyperparameters=varying, metrics=_metrics(kind, runs, keys), block_parts=tuple(parts))

@@ -1,28 +1,31 @@
 """Leaderboards: methods ranked within each block (data set), ranks averaged,
 with a Friedman test and the Nemenyi critical difference (``stats``).
 
-Within a block, a method's score is the mean of the metric over every other
-hyperparameter (learners, batch sizes, seeds, ...). Blocks where some method
+Within a block (by default a design cell, see ``frame``), a method's score is
+the mean of the metric over every other hyperparameter (seeds, start points,
+...). The comparison states its blocks, their number, and whether the Nemenyi
+test could separate any pair at all: mean ranks lie in [1, k], so when the
+critical difference exceeds k - 1 no pair can differ significantly, whatever
+the data. Blocks where some method
 has no successful run are left out of the ranks and the tests, which need a
 complete blocks x methods table.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from albench.analysis import stats
-from albench.analysis.frame import AnalysisError, Frame, prepare
+from albench.analysis.frame import REPLICATES, AnalysisError, Frame, join_labels, prepare
 
 
 def block_key(df: pd.DataFrame, block: str | list[str]) -> pd.Series:
     """One label per block; several columns are joined (``iris | logreg``)."""
-    if isinstance(block, str):
-        return df[block].astype(str)
-    return df[block].astype(str).agg(" | ".join, axis=1)
+    return join_labels(df, [block] if isinstance(block, str) else list(block))
 
 
 def block_matrix(frame: Frame, metric: str, block: str | list[str] | None = None,
@@ -51,13 +54,36 @@ class Comparison:
     cd: float  # critical difference of mean ranks at ``alpha``
     alpha: float
     n_dropped_blocks: int
+    blocks: tuple[str, ...] = ()  # the columns that make up a block
+    finer: tuple[str, ...] = ()  # varying design hyperparameters outside the blocks (finer blocks would add them)
+
+    @property
+    def can_separate(self) -> bool:
+        """Whether any pair of mean ranks could differ by more than the critical difference."""
+        k = self.matrix.shape[1]
+        return bool(k >= 2 and math.isfinite(self.cd) and self.cd < k - 1)
+
+    def power_note(self) -> str:
+        """One sentence: can the Nemenyi test separate anything here, and what would give it power."""
+        k, n = self.matrix.shape[1], self.matrix.shape[0]
+        if k < 2:
+            return "only one method: nothing to compare"
+        if self.can_separate:
+            return (f"the Nemenyi test can separate methods whose mean ranks differ by more than "
+                    f"{self.cd:.3g} (of at most {k - 1})")
+        need = stats.blocks_to_separate(k, self.alpha)
+        how = (f"more data sets, or finer blocks, e.g. --block {','.join(self.blocks + self.finer[:1])}"
+               if self.finer else "more data sets")
+        return (f"the Nemenyi test cannot separate any pair: its critical difference {self.cd:.3g} exceeds the "
+                f"largest possible rank gap {k - 1} with {n} blocks; it needs at least {need} blocks ({how})")
 
     def summary(self) -> dict:
         f = self.friedman
         return {"metric": self.metric, "higher_is_better": self.higher_is_better,
-                "blocks": f.n_blocks, "methods": f.n_methods, "dropped_blocks": self.n_dropped_blocks,
+                "blocks": f.n_blocks, "block_columns": list(self.blocks), "methods": f.n_methods,
+                "dropped_blocks": self.n_dropped_blocks,
                 "friedman_chi2": f.statistic, "friedman_p": f.p_value, "alpha": self.alpha,
-                "critical_difference": self.cd}
+                "critical_difference": self.cd, "can_separate": self.can_separate, "power": self.power_note()}
 
 
 def compare(frame: Frame, metric: str | None = None, block: str | list[str] | None = None,
@@ -86,9 +112,13 @@ def compare(frame: Frame, metric: str | None = None, block: str | list[str] | No
     if best in nem.index:
         table["p_vs_best"] = nem.loc[best].reindex(table.index)
         table.loc[best, "p_vs_best"] = np.nan
+    parts = ((block,) if isinstance(block, str) else tuple(block)) if block else frame.block_parts
+    covered = set(parts) | ({"dataset", "loss"} if "task" in parts else set())  # a task is (data set, loss)
+    finer = tuple(h for h in frame.hyperparameters if h not in covered and h not in frame.method_parts
+                  and h not in REPLICATES)
     return Comparison(metric, better, frame.method, table.reset_index(), matrix, ranks, fried, nem,
                       stats.critical_difference(matrix.shape[1], matrix.shape[0], alpha), alpha,
-                      int(all_blocks - len(matrix)))
+                      int(all_blocks - len(matrix)), parts, finer)
 
 
 def leaderboard(runs: pd.DataFrame, metric: str | None = None, by: str | None = None,
@@ -99,11 +129,10 @@ def leaderboard(runs: pd.DataFrame, metric: str | None = None, by: str | None = 
     metric (``auc_accuracy`` for AL, ``squared_error`` for active testing).
     Without successful runs, the table only counts runs and failures.
     """
-    frame = prepare(runs)
+    frame = prepare(runs, block=[block] if block in runs.columns else None)
     if by is not None:
         frame.method, frame.method_parts = by, (by,)
-    if block not in frame.runs.columns:
-        block = frame.block
+    block = frame.block
     if not frame.ok.empty:
         metric = frame.check_metric(metric)
         if not block_matrix(frame, metric, block).empty:

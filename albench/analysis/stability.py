@@ -1,71 +1,129 @@
-"""Ranking stability: would a study reach other conclusions under another value
-of a hyperparameter? Three measures per hyperparameter H, each with a
-percentile bootstrap confidence interval over the blocks (data sets):
+"""Ranking stability, value against value: would a study reach other conclusions
+under another value of a hyperparameter?
 
-- ``kendall_tau``: Kendall's tau between the leaderboard (mean rank of each
-  method over data sets) built from the runs with H = v and the full
-  leaderboard, averaged over the values v. Undefined for the hyperparameters
-  that make up the compared methods. For H = the block itself, the leaderboard
-  of each data set against the full one.
+For every hyperparameter H and every pair of its values (a, b), three
+agreements, each a values x values matrix (``Agreement.matrices``):
+
+- ``kendall_tau``: Kendall's tau-b between the leaderboard (mean rank of each
+  method over the blocks) built from the runs with H = a and the one built
+  from the runs with H = b. Undefined for the hyperparameters that make up
+  the compared methods. When H is a block column (the data set), the
+  leaderboard of H = a averages the blocks of a only.
 - ``pearson_r``: Pearson's r between the metric of matched runs (identical in
-  every other hyperparameter) under two values of H, over the matched runs of
-  one data set; averaged over pairs of values, then over data sets.
+  every other hyperparameter) under a and under b, within each data set
+  (the first block column), averaged over data sets.
 - ``jaccard``: Jaccard overlap of the pool indices queried by matched runs,
   compared at equal numbers of labels (the first n queried by each), averaged
   the same way. Needs the ``queried`` column of the curves (AL runs).
 
-High values mean stable conclusions: H matters little. The measures follow
-the AL hyperparameter study this project reproduces (Gonsior et al., "Survey
-of Active Learning Hyperparameters: Insights from a Large-Scale Experimental
-Grid", 2025), which found conclusions flipping with start set, batch size,
-learner and implementation.
+A value is never compared with a table that contains it (a pooled leaderboard
+agrees with each of its parts and hides flips). The summary of each measure
+is the mean over pairs, with a percentile bootstrap interval (tau: over
+blocks; r and jaccard: over data sets), and the worst pair, named, so that a
+flip reads in one line: "learner flips the ranking: logreg vs rf, tau = -0.28".
+An interval over fewer than ``MIN_RELIABLE_UNITS`` units is flagged
+(``<measure>_reliable`` = False): a bootstrap of four data sets is no interval.
+A hyperparameter with more than ``MAX_PAIRS`` pairs of values (many seeds) is
+summarised over a seeded sample of ``MAX_PAIRS`` pairs (``value_pairs``).
+
+The measures follow the AL hyperparameter study this project reproduces
+(Gonsior et al., "Survey of Active Learning Hyperparameters: Insights from a
+Large-Scale Experimental Grid", 2025), which found conclusions flipping with
+start set, batch size, learner and implementation.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
-from typing import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
 from albench.analysis.frame import Frame
-from albench.analysis.stats import block_ranks, kendall_tau_rows
+from albench.analysis.stats import MIN_RELIABLE_UNITS, block_ranks, bootstrap_ci, kendall_tau_rows, nanmean
 
 MEASURES = ("kendall_tau", "pearson_r", "jaccard")
+SUFFIXES = ("", "_low", "_high", "_worst", "_worst_pair", "_units", "_reliable")
+MAX_PAIRS = 190  # of values of one hyperparameter (every pair of 20 values); more are sampled, seeded
+__all__ = ["Agreement", "agreement", "stability", "bootstrap_ci", "query_sequences", "ranking_lines"]
 
 
-def bootstrap_ci(n_units: int, statistic: Callable[[np.ndarray], np.ndarray], n_resamples: int,
-                 confidence: float, seed: int) -> tuple[float, float, float]:
-    """(statistic on all units, CI low, CI high), resampling the units with replacement.
+@dataclass
+class Agreement:
+    table: pd.DataFrame  # one row per hyperparameter: per measure mean over pairs, CI, worst pair, units
+    matrices: dict[str, dict[str, pd.DataFrame]] = field(default_factory=dict)  # h -> measure -> values x values
 
-    ``statistic(idx)`` takes unit indices of shape (..., n) and reduces the
-    last axis; scipy's bootstrap calls it on whole batches of resamples.
+    def matrices_dict(self) -> dict:
+        """``{h: {measure: {"values": [...], "matrix": [[...]]}}}`` for JSON (NaN kept as float)."""
+        return {h: {m: {"values": [str(v) for v in df.index], "matrix": df.to_numpy(dtype=float).tolist()}
+                    for m, df in by_measure.items()} for h, by_measure in self.matrices.items()}
+
+
+@dataclass
+class QuerySequences:
+    """Queried pool indices of many runs as one padded matrix (-1 after each run's end)."""
+
+    row: dict  # run_id -> row of ``indices``
+    indices: np.ndarray  # runs x longest sequence, int64
+    lengths: np.ndarray  # runs
+
+
+def query_sequences(curves: pd.DataFrame | None) -> QuerySequences | None:
+    """The pool indices each run queried, cycle by cycle, each batch in ascending order
+    (None without a ``queried`` column)."""
+    if curves is None or curves.empty or "queried" not in curves.columns:
+        return None
+    c = curves[["run_id", "cycle", "queried"]].sort_values(["run_id", "cycle"], kind="stable")
+    lists = c["queried"].to_numpy()
+    sizes = np.fromiter((0 if v is None else len(v) for v in lists), dtype=np.int64, count=len(lists))
+    flat = (np.concatenate([np.asarray(v, dtype=np.int64) for v in lists if v is not None and len(v)])
+            if sizes.sum() else np.zeros(0, dtype=np.int64))
+    # a batch is a set: order each cycle's indices, so that twins returning a batch in another order agree
+    flat = flat[np.lexsort((flat, np.repeat(np.arange(len(lists)), sizes)))]
+    ids, run_code = np.unique(c["run_id"].to_numpy().astype(str), return_inverse=True)
+    code = np.repeat(run_code, sizes)
+    lengths = np.bincount(code, minlength=len(ids))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # rows are sorted by run, so runs are contiguous
+    position = np.arange(len(flat)) - starts[code]
+    indices = np.full((len(ids), int(lengths.max(initial=0))), -1, dtype=np.int64)
+    indices[code, position] = flat
+    return QuerySequences(dict(zip(ids.tolist(), range(len(ids)))), indices, lengths)
+
+
+def jaccard_first(seqs: QuerySequences, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Jaccard overlap of the first n indices of runs ``a[i]`` and ``b[i]`` (rows), n the shorter length.
+
+    Vectorised: the indices of one run are distinct, so the intersection of a
+    pair is the number of (pair, index) keys that occur twice.
     """
-    units = np.arange(n_units)
-    point = float(statistic(units))
-    if n_units < 2 or not np.isfinite(point):
-        return point, math.nan, math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = sstats.bootstrap((units,), lambda idx, axis=-1: statistic(idx), vectorized=True,
-                               n_resamples=n_resamples, confidence_level=confidence, method="percentile",
-                               rng=np.random.default_rng(seed))
-    return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def _nanmean(values, axis=None):
-    """Mean of the finite values (NaN when there are none), without warnings."""
-    values = np.asarray(values, dtype=float)
-    finite = np.isfinite(values)
-    total = np.where(finite, values, 0.0).sum(axis=axis)
-    count = finite.sum(axis=axis)
+    n = np.minimum(seqs.lengths[a], seqs.lengths[b])
+    width = int(n.max(initial=0))
+    if len(a) == 0 or width == 0:
+        return np.full(len(a), math.nan)
+    keep = np.arange(width)[None, :] < n[:, None]
+    pair = np.broadcast_to(np.arange(len(a))[:, None], keep.shape)[keep]
+    span = int(seqs.indices.max(initial=0)) + 1
+    keys = np.concatenate([pair * span + seqs.indices[a, :width][keep], pair * span + seqs.indices[b, :width][keep]])
+    keys.sort()
+    twice = keys[1:][keys[1:] == keys[:-1]] // span
+    inter = np.bincount(twice, minlength=len(a)).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = total / count
-    return float(out) if np.ndim(out) == 0 else out
+        return np.where(n > 0, inter / (2 * n - inter), math.nan)
+
+
+def value_pairs(n_values: int, seed: int) -> list[tuple[int, int]]:
+    """Every pair of value positions, or, above ``MAX_PAIRS`` pairs (a hyperparameter of 100 seeds has 4,950),
+    a seeded uniform sample of ``MAX_PAIRS`` of them: the summary is then estimated from that sample (the table's
+    ``pairs`` against ``pairs_total``; the matrix is NaN off the sample)."""
+    total = math.comb(n_values, 2)
+    if total <= MAX_PAIRS:
+        return list(itertools.combinations(range(n_values), 2))
+    a, b = np.triu_indices(n_values, k=1)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=MAX_PAIRS, replace=False))
+    return [(int(a[i]), int(b[i])) for i in chosen]
 
 
 def _pearson(x: np.ndarray, y: np.ndarray) -> float:
@@ -76,114 +134,146 @@ def _pearson(x: np.ndarray, y: np.ndarray) -> float:
     return float(sstats.pearsonr(x, y).statistic)
 
 
-def _jaccard_first(a, b) -> float:
-    """Jaccard overlap of the first n indices of two query sequences, n the shorter length."""
-    n = min(len(a), len(b))
-    if n == 0:
-        return math.nan
-    sa, sb = set(a[:n]), set(b[:n])
-    return len(sa & sb) / len(sa | sb)
+def _pair_label(values: list, pair: tuple[int, int]) -> str:
+    return f"{values[pair[0]]} vs {values[pair[1]]}"
 
 
-def _rank_matrix(frame: Frame, rows: pd.DataFrame, metric: str, blocks: list) -> np.ndarray:
+def _summary(name: str, pair_values: np.ndarray, pairs: list, values: list, units: int, ci) -> dict:
+    """Mean over pairs, its CI, the worst pair (named) and the number of bootstrap units."""
+    finite = np.isfinite(pair_values)
+    worst = int(np.nanargmin(pair_values)) if finite.any() else None
+    point, low, high = ci
+    return {name: point, f"{name}_low": low, f"{name}_high": high,
+            f"{name}_worst": float(pair_values[worst]) if worst is not None else math.nan,
+            f"{name}_worst_pair": _pair_label(values, pairs[worst]) if worst is not None else None,
+            f"{name}_units": units, f"{name}_reliable": bool(units >= MIN_RELIABLE_UNITS)}
+
+
+def _matrix(values: list, pairs: list, pair_values: np.ndarray) -> pd.DataFrame:
+    m = np.eye(len(values))
+    for (a, b), v in zip(pairs, pair_values):
+        m[a, b] = m[b, a] = v
+    labels = pd.Index([str(v) for v in values], name="value")
+    return pd.DataFrame(m, index=labels, columns=labels)
+
+
+def _rank_matrix(frame: Frame, rows: pd.DataFrame, metric: str, blocks: list, methods: list) -> np.ndarray:
     """blocks x methods ranks (1 best) of the mean metric of ``rows``; NaN where a method has no run."""
     means = rows.groupby([frame.block, frame.method])[metric].mean().unstack(frame.method)
-    means = means.reindex(index=blocks, columns=frame.values(frame.method))
+    means = means.reindex(index=blocks, columns=methods)
     return block_ranks(means, frame.higher_is_better(metric)).to_numpy(dtype=float)
 
 
-def _mean_rank(ranks: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """Leaderboard (mean rank per method) of the blocks ``idx`` (..., n) -> (..., methods)."""
-    return _nanmean(ranks[idx], axis=-2)
+def _tau(frame: Frame, ok: pd.DataFrame, metric: str, h: str, values: list, pairs: list, n_resamples: int,
+         confidence: float, seed: int) -> tuple[dict, pd.DataFrame]:
+    blocks, methods = frame.values(frame.block), frame.values(frame.method)
+    per_value = np.stack([_rank_matrix(frame, ok[ok[h] == v], metric, blocks, methods) for v in values])
+    a, b = np.array(pairs).T
+
+    def pair_taus(idx):  # idx (..., n) block indices -> (..., pairs)
+        boards = nanmean(per_value[:, idx], axis=-2)  # values x ... x methods
+        return kendall_tau_rows(boards[a], boards[b])  # pairs x ...
+
+    units = np.arange(len(blocks))
+    taus = pair_taus(units)
+    ci = bootstrap_ci(len(blocks), lambda idx: nanmean(np.moveaxis(pair_taus(idx), 0, -1), axis=-1),
+                      n_resamples, confidence, seed)
+    return _summary("kendall_tau", taus, pairs, values, len(blocks), ci), _matrix(values, pairs, taus)
 
 
-def _tau_statistic(frame: Frame, ok: pd.DataFrame, metric: str, h: str, blocks: list):
-    """idx (..., n) -> mean over the values of H of tau(leaderboard under H = v, full leaderboard)."""
-    full = _rank_matrix(frame, ok, metric, blocks)
-    if h == frame.block:  # each chosen data set's own ranking against the leaderboard of all chosen
-        return lambda idx: _nanmean(kendall_tau_rows(full[idx], _mean_rank(full, idx)[..., None, :]), axis=-1)
-    per_value = [_rank_matrix(frame, ok[ok[h] == v], metric, blocks) for v in frame.values(h)]
-    return lambda idx: _nanmean(np.stack([kendall_tau_rows(_mean_rank(r, idx), _mean_rank(full, idx))
-                                          for r in per_value]), axis=0)
+def _matched(frame: Frame, ok: pd.DataFrame, h: str, column: str, aggfunc: str) -> tuple[pd.DataFrame, str | None]:
+    """Matched runs side by side (one column per value of H), and the column whose values are the units."""
+    unit = frame.block_parts[0] if frame.block_parts[0] != h else None
+    index = [c for c in frame.hyperparameters if c != h and c in ok.columns]
+    if unit is not None and unit not in index:
+        index = [unit] + index
+    wide = ok.assign(_one=0).pivot_table(index=index or ["_one"], columns=h, values=column, aggfunc=aggfunc)
+    return wide.reindex(columns=[v for v in frame.values(h) if v in wide.columns]), unit
 
 
-def _wide(frame: Frame, ok: pd.DataFrame, h: str, values: str, aggfunc: str) -> pd.DataFrame:
-    """Matched runs side by side: one row per (block, other hyperparameters), one column per value of H."""
-    context = frame.context((h, frame.block))
-    index = ([] if h == frame.block else [frame.block]) + (context or ["_one"])
-    return ok.assign(_one=0).pivot_table(index=index, columns=h, values=values, aggfunc=aggfunc)
-
-
-def _pairs_mean(columns: np.ndarray, pair_value: Callable) -> float:
-    """Mean over pairs of columns (values of H) of ``pair_value(column a, column b)``."""
-    return _nanmean([pair_value(columns[:, a], columns[:, b])
-                     for a, b in itertools.combinations(range(columns.shape[1]), 2)])
-
-
-def _per_block(wide: pd.DataFrame, frame: Frame, blocks: list, pair_value: Callable) -> np.ndarray:
-    """``pair_value`` averaged over pairs of values of H, within each block."""
-    rows = wide.index.get_level_values(frame.block) if frame.block in wide.index.names else None
+def _per_unit(wide: pd.DataFrame, unit: str | None, pairs: list, pair_value) -> np.ndarray:
+    """units x pairs: ``pair_value(column a, column b)`` over the matched rows of each unit."""
+    groups = [np.arange(len(wide))] if unit is None else list(
+        pd.Series(np.arange(len(wide))).groupby(wide.index.get_level_values(unit).to_numpy(), sort=True).agg(list)
+        .map(np.asarray))
     values = wide.to_numpy()
-    if rows is None:  # H is the block: each block against every other one
-        out = []
-        for b in blocks:
-            if b not in wide.columns:
-                out.append(math.nan)
-                continue
-            i = wide.columns.get_loc(b)
-            out.append(_nanmean([pair_value(values[:, i], values[:, j]) for j in range(values.shape[1]) if j != i]))
-        return np.array(out, dtype=float)
-    return np.array([_pairs_mean(values[np.asarray(rows == b)], pair_value) for b in blocks], dtype=float)
+    return np.array([[pair_value(values[g, a], values[g, b]) for a, b in pairs] for g in groups], dtype=float)
 
 
-def _per_block_pearson(frame: Frame, ok: pd.DataFrame, metric: str, h: str, blocks: list) -> np.ndarray:
-    wide = _wide(frame, ok, h, metric, "mean").astype(float)
-    return _per_block(wide, frame, blocks, _pearson)
+def _unit_measure(name: str, per_unit: np.ndarray, pairs: list, values: list, n_resamples: int,
+                  confidence: float, seed: int) -> tuple[dict, pd.DataFrame]:
+    pair_values = nanmean(per_unit, axis=0)
+    ci = bootstrap_ci(len(per_unit), lambda idx: nanmean(nanmean(per_unit[idx], axis=-2), axis=-1),
+                      n_resamples, confidence, seed)
+    return _summary(name, pair_values, pairs, values, len(per_unit), ci), _matrix(values, pairs, pair_values)
 
 
-def _per_block_jaccard(frame: Frame, ok: pd.DataFrame, h: str, blocks: list, queried: pd.Series) -> np.ndarray:
-    if h == frame.block or queried is None:
-        return np.full(len(blocks), math.nan)  # indices of different data sets are not comparable
-    wide = _wide(frame, ok.drop_duplicates("run_id"), h, "run_id", "first")
-    sequences = queried.to_dict()
-
-    def overlap(x, y):
-        return _nanmean([_jaccard_first(sequences[i], sequences[j]) for i, j in zip(x, y)
-                         if i in sequences and j in sequences])
-
-    return _per_block(wide, frame, blocks, overlap)
+def _empty(name: str) -> dict:
+    return {f"{name}{s}": (None if s == "_worst_pair" else 0 if s == "_units" else False if s == "_reliable"
+                           else math.nan) for s in SUFFIXES}
 
 
-def query_sequences(curves: pd.DataFrame | None) -> pd.Series | None:
-    """run_id -> the pool indices queried by the run, in query order (None without a ``queried`` column)."""
-    if curves is None or curves.empty or "queried" not in curves.columns:
-        return None
-    c = curves[["run_id", "cycle", "queried"]].sort_values(["run_id", "cycle"])
-    c = c.explode("queried").dropna(subset=["queried"])
-    return c.groupby("run_id")["queried"].agg(lambda s: [int(v) for v in s])
+def agreement(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_resamples: int = 1000,
+              confidence: float = 0.95, seed: int = 0) -> Agreement:
+    """Pairwise agreement matrices of every varying hyperparameter and their summaries (module docstring)."""
+    ok = frame.ok[frame.ok[metric].notna()]
+    seqs = query_sequences(curves)
+    rows, matrices = [], {}
+    for h in frame.hyperparameters:
+        values = [v for v in frame.values(h) if (ok[h] == v).any()]
+        pairs = value_pairs(len(values), seed)
+        row, matrices[h] = {"hyperparameter": h, "pairs": len(pairs), "pairs_total": math.comb(len(values), 2)}, {}
+        if not pairs:
+            rows.append({**row, **{k: v for m in MEASURES for k, v in _empty(m).items()}})
+            continue
+        if h in frame.method_parts:
+            row.update(_empty("kendall_tau"))
+        else:
+            summary, matrices[h]["kendall_tau"] = _tau(frame, ok, metric, h, values, pairs, n_resamples,
+                                                       confidence, seed)
+            row.update(summary)
+        wide, unit = _matched(frame, ok, h, metric, "mean")
+        summary, matrices[h]["pearson_r"] = _unit_measure(
+            "pearson_r", _per_unit(wide.astype(float), unit, pairs, _pearson), pairs, values, n_resamples,
+            confidence, seed)
+        row.update(summary)
+        if seqs is None or h in ("dataset", "task"):  # row indices of different data sets are not comparable
+            row.update(_empty("jaccard"))
+        else:
+            ids, unit = _matched(frame, ok.drop_duplicates("run_id"), h, "run_id", "first")
+            rows_of = pd.Index(list(seqs.row)).get_indexer(ids.to_numpy().ravel()).reshape(ids.shape)
+            codes = pd.DataFrame(rows_of, index=ids.index, columns=ids.columns)  # -1: no run or no curves
+
+            def overlap(x, y):
+                known = (x >= 0) & (y >= 0)
+                return nanmean(jaccard_first(seqs, x[known], y[known])) if known.any() else math.nan
+
+            summary, matrices[h]["jaccard"] = _unit_measure("jaccard", _per_unit(codes, unit, pairs, overlap), pairs,
+                                                            values, n_resamples, confidence, seed)
+            row.update(summary)
+        rows.append(row)
+    columns = ["hyperparameter", "pairs", "pairs_total"] + [f"{m}{s}" for m in MEASURES for s in SUFFIXES]
+    return Agreement(pd.DataFrame(rows, columns=columns).set_index("hyperparameter"), matrices)
 
 
 def stability(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_resamples: int = 1000,
               confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
-    """One row per varying hyperparameter: each measure and its bootstrap CI (``<measure>_low/_high``)."""
-    ok = frame.ok[frame.ok[metric].notna()]
-    blocks = frame.values(frame.block)
-    queried = query_sequences(curves)
-    rows = []
-    for h in frame.hyperparameters:
-        row = {"hyperparameter": h}
-        if h in frame.method_parts:
-            row.update(kendall_tau=math.nan, kendall_tau_low=math.nan, kendall_tau_high=math.nan)
+    """The summary table of ``agreement``: one row per varying hyperparameter."""
+    return agreement(frame, metric, curves, n_resamples, confidence, seed).table
+
+
+def ranking_lines(table: pd.DataFrame) -> list[str]:
+    """One line per hyperparameter with a defined tau: does its worst pair of values flip the ranking?"""
+    lines = []
+    for h, row in table.iterrows():
+        worst = row.get("kendall_tau_worst")
+        if worst is None or not np.isfinite(worst):
+            continue
+        pair, mean = row["kendall_tau_worst_pair"], row["kendall_tau"]
+        if worst < 0:
+            lines.append(f"{h} flips the ranking: {pair}, tau = {worst:.2f} (mean over pairs {mean:.2f})")
+        elif worst < 0.5:
+            lines.append(f"{h} changes the ranking: {pair}, tau = {worst:.2f} (mean over pairs {mean:.2f})")
         else:
-            tau = _tau_statistic(frame, ok, metric, h, blocks)
-            row.update(zip(("kendall_tau", "kendall_tau_low", "kendall_tau_high"),
-                           bootstrap_ci(len(blocks), tau, n_resamples, confidence, seed)))
-        for name, per_block in (("pearson_r", _per_block_pearson(frame, ok, metric, h, blocks)),
-                                ("jaccard", _per_block_jaccard(frame, ok, h, blocks, queried))):
-            finite = per_block[np.isfinite(per_block)]
-            row.update(zip((name, f"{name}_low", f"{name}_high"),
-                           bootstrap_ci(len(finite), lambda idx, v=finite: _nanmean(v[idx], axis=-1),
-                                        n_resamples, confidence, seed)))
-        rows.append(row)
-    columns = ["hyperparameter"] + [f"{m}{s}" for m in MEASURES for s in ("", "_low", "_high")]
-    return pd.DataFrame(rows, columns=columns).set_index("hyperparameter")
+            lines.append(f"{h} keeps the ranking: worst pair {pair}, tau = {worst:.2f}")
+    return lines

@@ -10,12 +10,48 @@ significant. The tests come from scipy and scikit-posthocs.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import scikit_posthocs as sp
 from scipy import stats
+
+
+# a percentile bootstrap over fewer units than this is printed as unreliable
+MIN_RELIABLE_UNITS = 5
+
+
+def bootstrap_ci(n_units: int, statistic: Callable[[np.ndarray], np.ndarray], n_resamples: int,
+                 confidence: float, seed: int) -> tuple[float, float, float]:
+    """(statistic on all units, CI low, CI high), resampling the units with replacement.
+
+    ``statistic(idx)`` takes unit indices of shape (..., n) and reduces the
+    last axis; scipy's bootstrap calls it on whole batches of resamples.
+    """
+    units = np.arange(n_units)
+    point = float(statistic(units)) if n_units else math.nan
+    if n_units < 2 or not np.isfinite(point):
+        return point, math.nan, math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = stats.bootstrap((units,), lambda idx, axis=-1: statistic(idx), vectorized=True,
+                              n_resamples=n_resamples, confidence_level=confidence, method="percentile",
+                              rng=np.random.default_rng(seed))
+    return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def nanmean(values, axis=None):
+    """Mean of the finite values (NaN when there are none), without warnings."""
+    values = np.asarray(values, dtype=float)
+    finite = np.isfinite(values)
+    total = np.where(finite, values, 0.0).sum(axis=axis)
+    count = finite.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / count
+    return float(out) if np.ndim(out) == 0 else out
 
 
 @dataclass
@@ -59,6 +95,13 @@ def critical_difference(n_methods: int, n_blocks: int, alpha: float = 0.05) -> f
         return math.nan
     q_alpha = stats.studentized_range.ppf(1 - alpha, n_methods, np.inf) / math.sqrt(2)
     return float(q_alpha * math.sqrt(n_methods * (n_methods + 1) / (6.0 * n_blocks)))
+
+
+def blocks_to_separate(n_methods: int, alpha: float = 0.05) -> int:
+    """The fewest blocks whose critical difference is below k - 1, the largest possible mean-rank gap."""
+    q_alpha = stats.studentized_range.ppf(1 - alpha, n_methods, np.inf) / math.sqrt(2)
+    bound = q_alpha ** 2 * n_methods * (n_methods + 1) / (6.0 * (n_methods - 1) ** 2)
+    return int(math.floor(bound)) + 1
 
 
 def kendall_tau(a, b) -> float:

@@ -24,14 +24,14 @@ def install(app: typer.Typer) -> None:
         fails, 2 for an unknown or unavailable strategy or learner.
         """
         from albench import checks, learners
-        from albench.registry import UnavailableName, UnknownName
+        from albench.registry import DuplicateName, UnavailableName, UnknownName
         from albench.strategy import load_plugin_folder, registry
 
         registry.names()
         for folder in plugins:
             try:
                 load_plugin_folder(folder)
-            except FileNotFoundError as exc:
+            except (FileNotFoundError, DuplicateName) as exc:
                 fail(str(exc))
         try:
             registry.get(name)
@@ -70,4 +70,7 @@ def install(app: typer.Typer) -> None:
             fail(str(exc))
         for path in paths:
             console.print(f"wrote {path}")
-        console.print(f"next: edit {paths[0]}, then `albench check-strategy {name}` and `pytest {paths[1]}`")
+        from albench.scaffold import is_builtin_folder
+
+        env = "" if is_builtin_folder(directory) else f"ALBENCH_PLUGINS={directory.resolve()} "
+        console.print(f"next: edit {paths[0]}, then `{env}albench check-strategy {name}` and `{env}pytest {paths[1]}`")

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from albench.cli.common import console, fail, print_frame
-from albench.spec import Grid, GridError, load_grid
+from albench.cli.common import console, fail, print_frame, writable_store
+
+if TYPE_CHECKING:  # the grid machinery (pydantic, the registries) loads when a command runs, not for --help
+    from albench.spec import Grid
 
 app = typer.Typer(help="Inspect and run grid files.", no_args_is_help=True)
 
 
-def _load(path: Path) -> Grid:
+def _load(path: Path, *, run_plugins: bool = True) -> Grid:
+    from albench.spec import GridError, load_grid
+
     try:
-        return load_grid(path)
+        return load_grid(path, run_plugins=run_plugins)
     except GridError as exc:
         fail(str(exc))
 
@@ -32,7 +38,7 @@ def _short(value) -> str:
 @app.command("show")
 def show(file: Path = typer.Argument(..., help="Grid YAML file.")) -> None:
     """Print the grid's axes (one line per hyperparameter) and its number of runs."""
-    grid = _load(file)
+    grid = _load(file, run_plugins=False)  # reads the plug-ins' names, runs none of their code
     table = Table(title=f"grid '{grid.name}' (kind {grid.kind}) from {file}")
     table.add_column("hyperparameter")
     table.add_column("n", justify="right")
@@ -66,11 +72,16 @@ def run(
              "and `dask worker`; workers need albench installed, no shared filesystem)."),
     timeout: float = typer.Option(
         None, "--timeout", metavar="SECONDS", show_default=False,
-        help="Per-run time limit; overrides the grid's timeout_s. A run over it is stopped at its next "
+        help="Per-run time limit (a positive, finite number); overrides the grid's timeout_s. A run over it is stopped at its next "
              "AL cycle, or killed with its process shortly after if stuck inside one call, and stored "
              "as a 'timeout' row."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run stored error/timeout rows again."),
+    rerun_changed: bool = typer.Option(False, "--rerun-changed",
+                                       help="Run again the stored rows made by another implementation of a "
+                                            "component (a strategy whose code changed since)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or leaderboard."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say how many runs are stored and left, and about how "
+                                 "long the rest takes from the stored runs' timings; run and write nothing."),
 ) -> None:
     """Run every run of the grid not already stored, then print a leaderboard (active testing: estimator errors).
 
@@ -78,17 +89,37 @@ def run(
     interruption (Ctrl-C, kill -9, a lost cluster) completes the grid, with
     every run stored once.
     """
-    from albench.analysis.leaderboard import leaderboard
-    from albench.dask_executor import DaskSetupError, configured_scheduler
-    from albench.store import Store
+    from albench.dask_executor import DaskSetupError, check_address, configured_scheduler
 
     if workers and scheduler:
         fail("give either --workers (a new local cluster) or --scheduler (an existing one), not both")
-    if timeout is not None and timeout <= 0:
-        fail(f"--timeout: {timeout:g} must be a positive number of seconds")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        fail(f"--timeout: {timeout:g} must be a positive, finite number of seconds")
+    if scheduler:
+        try:
+            check_address(scheduler)
+        except DaskSetupError as exc:
+            fail(str(exc))
     grid = _load(file)
-    store = Store(out or Path("results") / grid.name)
+    if dry_run:
+        _dry_run(grid, out or Path("results") / grid.name, workers)
+        return
+    store = writable_store(out or Path("results") / grid.name, "--out")  # before any run or cluster
+    _changed_implementations(grid, store, rerun_changed)
     on_dask = bool(workers) or bool(scheduler) or (workers is None and configured_scheduler() is not None)
+    if on_dask and not (rerun_failed or rerun_changed) and _left(grid, store)[1] == 0:
+        console.print(f"nothing left to run: all {len(grid)} runs of '{grid.name}' are stored (no cluster started)")
+    else:
+        _execute(grid, store, workers, scheduler, on_dask, quiet, rerun_failed, timeout)
+    if not quiet:
+        _closing_tables(grid, store)
+
+
+def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, rerun_failed: bool, timeout) -> None:
+    """Run what is left with a progress bar; print the summary line and the commonest errors."""
+    from albench.dask_executor import DaskSetupError
+    from albench.store import DamagedPart, StoreError
+
     with _bar(quiet) as bar:
         task = bar.add_task(grid.name, total=None, failed=0, timed_out=0)
 
@@ -117,6 +148,8 @@ def run(
                 summary = run_grid(grid, store, **options)
         except DaskSetupError as exc:
             fail(str(exc))
+        except StoreError as exc:  # a lock taken since the check above, a damaged part, a full disk
+            fail(str(exc) if isinstance(exc, DamagedPart) else f"--out: {exc}")
         except KeyboardInterrupt:
             bar.stop()
             fail("interrupted; finished runs are stored: run the same command again to finish the grid",
@@ -124,12 +157,81 @@ def run(
     console.print(summary.line())
     for message, count in errors.most_common(3):  # e.g. a missing data root fails every run alike
         console.print(f"  error in {count} run(s): {message}", markup=False, highlight=False)
-    if not quiet:
-        runs = store.read("runs")
-        if not runs.empty and grid.kind == "at":
-            from albench.active_testing.report import final_errors
 
-            print_frame(final_errors(runs), title=f"{grid.name}: mean squared error of the final estimate")
-        elif not runs.empty:
-            print_frame(leaderboard(runs), title=f"leaderboard ({grid.name}, mean AUC of accuracy)")
-        console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
+
+def _left(grid: Grid, store) -> tuple[int, int]:
+    """(stored, left) runs of the grid: reads the stored run_id and status columns only."""
+    done = store.finished()
+    stored = sum(spec.run_id in done for spec in grid.specs()) if done else 0
+    return stored, len(grid) - stored
+
+
+def _dry_run(grid: Grid, root: Path, workers) -> None:
+    from albench.store import Store, StoreError
+
+    store = Store(root)
+    try:
+        stored, left = _left(grid, store) if store.dir("runs").is_dir() else (0, len(grid))
+        timings = store.read("runs", ["run_id", "status", "total_s"]) if stored else None
+    except StoreError as exc:
+        fail(str(exc))
+    line = f"{grid.name}: {len(grid)} runs, {stored} stored, {left} left"
+    if left and timings is not None and timings["total_s"].notna().any():
+        per_run = float(timings["total_s"].median())
+        parallel = max(int(workers or 1), 1)
+        line += (f"; about {_duration(per_run * left / parallel)} at the stored runs' median of {per_run:.3g} s "
+                 f"per run on {parallel} worker(s)")
+    elif left:
+        line += "; no stored timing to estimate the time left from"
+    console.print(line, markup=False, highlight=False)
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def _closing_tables(grid: Grid, store) -> None:
+    """The leaderboard (active testing: the estimators' errors) of everything stored."""
+    from albench.analysis.leaderboard import leaderboard
+    from albench.store import StoreError
+
+    try:
+        runs = store.read("runs")
+    except StoreError as exc:
+        fail(str(exc))
+    if not runs.empty and grid.kind == "at":
+        from albench.active_testing.report import final_errors, reliability_warnings
+
+        print_frame(final_errors(runs), floatfmt="{:.3g}",
+                    title=f"{grid.name}: error of the final estimate, grouped by every varying key (seeds "
+                          "averaged): mean squared error with BCa 95 % interval, median, interval coverage")
+        for line in reliability_warnings(runs):
+            console.print(f"warning: {line}", markup=False, highlight=False)
+    elif not runs.empty:
+        print_frame(leaderboard(runs), title=f"leaderboard ({grid.name}, mean AUC of accuracy)")
+    console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
+
+
+def _changed_implementations(grid: Grid, store, rerun: bool) -> None:
+    """Say how many stored rows another implementation made; with ``rerun``, drop them so they run again."""
+    from albench.implementations import changed
+    from albench.store import StoreError
+
+    try:
+        found = changed(grid, store)
+    except StoreError as exc:
+        fail(str(exc))
+    for line in found.lines():
+        console.print(line, markup=False, highlight=False)
+    if found.run_ids and rerun:
+        store.drop_runs(found.run_ids)
+        console.print(f"{len(found.run_ids)} row(s) dropped: they run again now", markup=False, highlight=False)
+    elif found.run_ids:
+        console.print("they count as done; --rerun-changed runs them again", markup=False, highlight=False)
+
+
+from albench.cli import prune as _prune  # noqa: E402  ("grid prune" lives in its own module)
+
+_prune.install(app)

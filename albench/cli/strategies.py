@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from albench.cli.common import console
+from albench.cli.common import console, fail
 from albench.registry import Registry
 
 
@@ -32,7 +32,10 @@ def install(app: typer.Typer) -> None:
 
         registry.names()
         for folder in plugins:
-            load_plugin_folder(folder)
+            try:
+                load_plugin_folder(folder)
+            except (FileNotFoundError, ValueError) as exc:  # a missing folder, a name registered twice
+                fail(f"--plugins {folder}: {exc}")
         _print(registry, "query strategies (kind al: strategy)")
         _print(proposals, "proposals (kind at: proposal)")
         _print(estimators, "estimators (kind at: every one is computed in every run)")

@@ -1,0 +1,227 @@
+"""A results folder's figures and tables as files for a paper.
+
+``static_figures`` draws every figure of the report with matplotlib
+(``plots``); ``save_figure`` writes one as PNG, SVG and PDF (vector, with no
+date inside, so the same rows give the same bytes); ``report_tables`` returns
+the report's tables, which ``write_tables`` writes as LaTeX (booktabs) and
+Markdown. ``export`` does all of it for a results folder
+(``albench export RESULTS --out DIR``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from albench.analysis import plots, tables
+from albench.analysis.palette import colours as palette_colours
+from albench.analysis.summary import Analysis, analyze
+from albench.results import Results
+
+FIGURE_FORMATS = ("png", "svg", "pdf")
+TABLE_FORMATS = ("tex", "md")
+PRINT_DPI = 300  # PNG (and anything rasterised inside SVG/PDF) at print resolution
+SVG_SALT = "albench"
+AT_BUDGETS = 15  # values of M shown in the active-testing error curves (log-spaced)
+# analysis attributes drawn or tabled by name; any other table-valued attribute is exported as it is
+KNOWN_ATTRIBUTES = ("frame", "metric", "comparison", "influence", "design", "agreement")  # agreement: in influence
+PAIRWISE_MEASURE = "kendall_tau"  # the pairwise matrix drawn per hyperparameter
+# column order of the influence table: the sort key next to the name, so it is never pushed off the page
+INFLUENCE_FIRST = ("hyperparameter", "influence_rank", "values")
+# details left out of the influence table on the page (kept in its full version, the files and the JSON)
+INFLUENCE_DETAILS = ("_worst", "_worst_pair", "_units", "_reliable")
+
+
+@dataclass
+class StaticFigure:
+    name: str  # file stem, e.g. "learning_curves"
+    figure: Figure
+    caption: str = ""
+
+
+@dataclass
+class Exported:
+    figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # name -> format -> path
+    tables: dict[str, dict[str, Path]] = field(default_factory=dict)
+    analysis: Analysis | None = None
+
+
+def influence_summary(influence: pd.DataFrame) -> pd.DataFrame:
+    """The influence table without the per-measure details, so it fits the page."""
+    return influence[[c for c in influence.columns if not c.endswith(INFLUENCE_DETAILS)]]
+
+
+def budgets(curves: pd.DataFrame) -> list[int]:
+    """Up to AT_BUDGETS values of M, log-spaced over those stored."""
+    stored = np.unique(curves["m"].to_numpy())
+    if len(stored) <= AT_BUDGETS:
+        return stored.tolist()
+    wanted = np.geomspace(stored.min(), stored.max(), AT_BUDGETS)
+    return sorted({int(stored[np.abs(stored - w).argmin()]) for w in wanted})
+
+
+def method_colours(analysis: Analysis) -> dict[str, str]:
+    """The one method -> colour map used by every figure of a report."""
+    return palette_colours(analysis.frame.values(analysis.frame.method))
+
+
+def pairwise_matrices(analysis: Analysis, measure: str = PAIRWISE_MEASURE) -> dict[str, pd.DataFrame]:
+    """Value-against-value matrices of ``measure`` per hyperparameter, when the analysis has them
+    (``analysis.agreement.matrices``: hyperparameter -> measure -> values x values)."""
+    matrices = getattr(getattr(analysis, "agreement", None), "matrices", None)
+    if not isinstance(matrices, dict):
+        return {}
+    out = {}
+    for hyperparameter, by_measure in matrices.items():
+        matrix = by_measure.get(measure) if isinstance(by_measure, dict) else None
+        if isinstance(matrix, pd.DataFrame) and len(matrix) >= 2:
+            out[str(hyperparameter)] = matrix
+    return out
+
+
+def _fields(analysis: Analysis) -> list[str]:
+    return ([f.name for f in dataclasses.fields(analysis)] if dataclasses.is_dataclass(analysis)
+            else list(vars(analysis)))
+
+
+def extra_tables(analysis: Analysis) -> dict[str, pd.DataFrame]:
+    """Tables of the analysis beyond the leaderboard, influence and design (newer analyses add them):
+    every non-empty table-valued attribute, or attribute with a ``table``."""
+    out = {}
+    for name in _fields(analysis):
+        if name in KNOWN_ATTRIBUTES:
+            continue
+        value = getattr(analysis, name, None)
+        table = value if isinstance(value, pd.DataFrame) else getattr(value, "table", None)
+        if isinstance(table, pd.DataFrame) and not table.empty:
+            out[name] = table
+    return out
+
+
+def text_lines(analysis: Analysis) -> dict[str, list[str]]:
+    """Sentences the analysis states (``verdict``, ``ranking_lines``, ...): name -> lines."""
+    out = {}
+    for name in _fields(analysis):
+        value = getattr(analysis, name, None)
+        if isinstance(value, str) and value:
+            value = [value]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            out[name] = value
+    return out
+
+
+def at_errors(analysis: Analysis, runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+    from albench.active_testing.report import errors_by_budget
+
+    return errors_by_budget(runs, curves, budgets(curves))
+
+
+def kind_runs(analysis: Analysis, runs: pd.DataFrame) -> pd.DataFrame:
+    return runs[runs["kind"] == analysis.frame.kind] if "kind" in runs else runs
+
+
+def static_figures(analysis: Analysis, runs: pd.DataFrame, curves: pd.DataFrame) -> list[StaticFigure]:
+    """Every figure of the report, in report order, drawn with matplotlib."""
+    frame, comparison = analysis.frame, analysis.comparison
+    colours = method_colours(analysis)
+    out = [StaticFigure("leaderboard", plots.leaderboard_bars(comparison, colours),
+                        "Mean rank of each method (1 is best) with the critical difference from the best.")]
+    if len(comparison.table) >= 2 and comparison.friedman.n_blocks >= 2:
+        out.append(StaticFigure("critical_difference", plots.cd_diagram(comparison, colours),
+                                "Critical difference diagram: methods joined by a bar are not significantly "
+                                "different (Nemenyi post-hoc test after Friedman)."))
+    if frame.kind == "at":
+        out.append(StaticFigure("squared_error_vs_m", plots.at_error_curves(at_errors(analysis, runs, curves)),
+                                "Mean squared error of each estimator's risk estimate after M labels, per "
+                                "proposal; bands: 95 % bootstrap interval over runs."))
+    elif curves is not None and "n_labelled" in curves.columns:
+        fig, caption = plots.learning_curves(frame, curves, analysis.metric, colours)
+        out.append(StaticFigure("learning_curves", fig, caption))
+    if len(analysis.influence):
+        out.append(StaticFigure("influence", plots.influence_bars(analysis.influence),
+                                "Influence of each hyperparameter by every measure, on [0, 1]; whiskers: 95 % "
+                                "bootstrap interval over blocks."))
+    for hyperparameter, matrix in pairwise_matrices(analysis).items():
+        out.append(StaticFigure(f"pairwise_{hyperparameter}", plots.pairwise_heatmap(hyperparameter, matrix),
+                                f"Kendall tau between the leaderboards under each pair of values of "
+                                f"{hyperparameter} (1: same ranking, -1: reversed)."))
+    if not analysis.design.curve.empty:
+        out.append(StaticFigure("minimal_design", plots.design_curves(analysis.design),
+                                "Mean tau over subsets of k values; bands: 5 % to 95 % of subsets."))
+    return out
+
+
+def save_figure(fig: Figure, folder: Path, name: str, formats=FIGURE_FORMATS, dpi: int = PRINT_DPI) -> dict[str, Path]:
+    """Write ``fig`` as ``folder/name.<format>`` for each format; returns format -> path."""
+    unknown = sorted(set(formats) - set(FIGURE_FORMATS))
+    if unknown:
+        raise ValueError(f"figure format {', '.join(unknown)} not supported; allowed: {', '.join(FIGURE_FORMATS)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt in formats:
+        path = folder / f"{name}.{fmt}"
+        metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else None
+        with matplotlib.rc_context({"svg.hashsalt": SVG_SALT}):  # fixed element ids: same rows, same bytes
+            fig.savefig(path, format=fmt, dpi=dpi, metadata=metadata)
+        fig.set_layout_engine("none")  # the first save placed everything: the next formats skip the layout
+        paths[fmt] = path
+    return paths
+
+
+def report_tables(analysis: Analysis) -> dict[str, tuple[pd.DataFrame, tuple[str, ...], str]]:
+    """Name -> (table, columns shown first, caption) for every table of the report."""
+    out = {"leaderboard": (analysis.comparison.table, (analysis.frame.method,),
+                           f"Leaderboard on {analysis.metric}: mean rank within each {analysis.frame.block}.")}
+    if len(analysis.influence):
+        out["influence"] = (analysis.influence, INFLUENCE_FIRST,
+                            "Hyperparameter influence, most influential first; brackets: 95 % bootstrap interval.")
+    if not analysis.design.minimal.empty:
+        out["minimal_design"] = (analysis.design.minimal, ("factor",),
+                                 f"Smallest number of values whose leaderboard reaches a mean Kendall tau of "
+                                 f"{analysis.design.target}.")
+    for name, table in extra_tables(analysis).items():
+        out[name] = (table, (), name.replace("_", " "))
+    return out
+
+
+def write_tables(analysis: Analysis, folder: Path, formats=TABLE_FORMATS) -> dict[str, dict[str, Path]]:
+    """Each table of the report as ``folder/<name>.tex`` and ``.md``."""
+    unknown = sorted(set(formats) - set(TABLE_FORMATS))
+    if unknown:
+        raise ValueError(f"table format {', '.join(unknown)} not supported; allowed: {', '.join(TABLE_FORMATS)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, (table, first, caption) in report_tables(analysis).items():
+        written[name] = {}
+        for fmt in formats:
+            text = (tables.to_latex(table, first, caption=caption, label=f"tab:{name}") if fmt == "tex"
+                    else tables.to_markdown(table, first))
+            path = folder / f"{name}.{fmt}"
+            path.write_text(text, encoding="utf-8")
+            written[name][fmt] = path
+    return written
+
+
+def export(results: Results, out: Path, figure_formats=FIGURE_FORMATS, table_formats=TABLE_FORMATS,
+           metric: str | None = None, kind: str | None = None, n_resamples: int = 1000,
+           progress: Callable[[str], None] | None = None) -> Exported:
+    """Analyse ``results`` and write ``out/figures/*.{png,svg,pdf}`` and ``out/tables/*.{tex,md}``."""
+    say = progress or (lambda step: None)
+    analysis = analyze(results.runs, results.curves, metric=metric, kind=kind, n_resamples=n_resamples,
+                       progress=say)
+    exported = Exported(analysis=analysis)
+    if figure_formats:
+        say("figures")
+        for figure in static_figures(analysis, kind_runs(analysis, results.runs), results.curves):
+            exported.figures[figure.name] = save_figure(figure.figure, Path(out) / "figures", figure.name,
+                                                        figure_formats)
+    if table_formats:
+        exported.tables = write_tables(analysis, Path(out) / "tables", table_formats)
+    return exported

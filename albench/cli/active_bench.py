@@ -1,0 +1,128 @@
+"""``albench grid sample|estimate``: a budgeted grid (active benchmarking) and its full-grid estimates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from albench.cli.common import console, fail, print_frame
+
+
+def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: float | None, stack):
+    """``execute(grid)`` on the same executors as ``albench grid run`` (in-process, local or existing cluster)."""
+    from albench.dask_executor import configured_scheduler
+
+    on_dask = bool(workers) or bool(scheduler) or (workers is None and configured_scheduler() is not None)
+    if not on_dask:
+        from albench.execute import run_grid
+
+        return lambda grid: run_grid(grid, grid_store, timeout_s=timeout)
+    from albench.dask_executor import connect, run_grid_dask
+
+    client = stack.enter_context(connect(workers, scheduler))
+    return lambda grid: run_grid_dask(grid, grid_store, client, timeout_s=timeout)
+
+
+def print_estimate(est, title: str) -> None:
+    print_frame(est.table(), title=title)
+    print_frame(est.pairwise(), title=f"pairwise differences of full-grid means ({round(est.level * 100)}% intervals)")
+    console.print(f"{est.runs_used} of {est.runs_total} runs ({est.runs_used / est.runs_total:.1%}); "
+                  f"{est.blocks_sampled} of {est.blocks_total} blocks in {est.rounds} round(s)", highlight=False)
+
+
+def install(grid_app: typer.Typer) -> None:
+    @grid_app.command("sample")
+    def sample(
+        file: Path = typer.Argument(..., help="Grid YAML file."),
+        budget: str = typer.Option(..., "--budget", "-b", help="Share of the grid's runs (10%) or a number of runs "
+                                                              "(200); whole blocks are run."),
+        until: str = typer.Option(None, "--until", help="Stop early once the estimated leaderboard is 'settled' "
+                                                        "(neighbours differ at --confidence) or the 'best' method is "
+                                                        "the best with probability --confidence."),
+        confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Confidence of --until."),
+        rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds a fixed budget is spent in."),
+        round_size: int = typer.Option(None, "--round-size", min=2,
+                                       help="Blocks per round with --until. [default: a quarter of the budget]"),
+        metric: str = typer.Option("auc_accuracy", "--metric", "-m", help="Metric that guides the allocation."),
+        seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
+        out: Path = typer.Option(None, "--out", help="Results folder.", show_default="results/<grid name>"),
+        workers: int = typer.Option(None, "--workers", "-w", min=0, show_default=False,
+                                    help="As for `grid run`: a new local Dask cluster of this many workers; 0: here."),
+        scheduler: str = typer.Option(None, "--scheduler", metavar="ADDRESS", help="As for `grid run`."),
+        timeout: float = typer.Option(None, "--timeout", metavar="SECONDS", show_default=False,
+                                      help="Per-run time limit, as for `grid run`."),
+    ) -> None:
+        """Run a budgeted share of the grid, block by block, and estimate the full grid's leaderboard.
+
+        A block is one setting of everything except the strategy; every
+        strategy of a sampled block is run. Blocks are drawn in rounds by
+        stratified sampling (strata from the data sets, learners, batch sizes,
+        ...), and each strategy's mean over the whole grid is estimated without
+        bias, with intervals. The design is stored in OUT/design/; running
+        again with a larger budget continues from it, never repeating a run.
+        """
+        from contextlib import ExitStack
+
+        from albench.active_bench.population import ActiveBenchError
+        from albench.active_bench.rounds import Options
+        from albench.active_bench.sampler import parse_budget, sample as run_sample
+        from albench.cli.grid import _load
+        from albench.dask_executor import DaskSetupError
+        from albench.store import Store
+
+        if workers and scheduler:
+            fail("give either --workers (a new local cluster) or --scheduler (an existing one), not both")
+        if not (metric.startswith(("auc_", "final_")) or metric.endswith("_s")):
+            fail(f"--metric: '{metric}' is not a metric of AL runs; allowed: auc_* and final_* (auc_accuracy, "
+                 "auc_macro_f1, auc_weighted_f1, final_accuracy, ...) or a time in seconds (*_s)")
+        grid = _load(file)
+        root = out or Path("results") / grid.name
+        try:
+            from albench.active_bench.population import grid_frame, population
+
+            pop = population(grid_frame(grid), grid.kind)
+            n_blocks = parse_budget(budget, pop.n_runs, len(pop.methods))
+            with ExitStack() as stack:
+                execute = _executor(Store(root), workers, scheduler, timeout, stack)
+                result = run_sample(grid, root, n_blocks, execute, metric=metric, until=until,
+                                    confidence=confidence, round_blocks=round_size,
+                                    options=Options(rounds=rounds, seed=seed),
+                                    on_round=lambda r, b, n: console.print(f"round {r}: {b} blocks, {n} runs"))
+        except ActiveBenchError as exc:
+            fail(str(exc))
+        except DaskSetupError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted; finished runs and the design are stored: run the same command again to finish",
+                 code=130)
+        for summary in result.summaries:
+            if summary.done or summary.failed or summary.timed_out:
+                console.print(summary.line())
+        if result.stopped_by != "budget":
+            console.print(f"stopped early: the leaderboard is {result.stopped_by} at confidence {confidence}")
+        if result.estimate is None:
+            fail("some sampled runs are missing or failed; no full-grid estimate")
+        print_estimate(result.estimate, f"full-grid estimate ({grid.name}, {result.estimate.metric})")
+
+    @grid_app.command("estimate")
+    def estimate(
+        results: Path = typer.Argument(..., help="Results folder of a budgeted grid (holding design/)."),
+        metric: str = typer.Option(None, "--metric", "-m", help="Metric to estimate.",
+                                   show_default="the one that guided the design"),
+        level: float = typer.Option(0.95, "--level", min=0.5, max=0.999, help="Confidence level of the intervals."),
+        as_json: bool = typer.Option(False, "--json", help="Print the tables as one JSON object."),
+    ) -> None:
+        """Full-grid estimates of a budgeted results folder: means with intervals, leaderboard, pairs."""
+        from albench.active_bench.population import ActiveBenchError
+        from albench.active_bench.sampler import estimate_folder
+
+        try:
+            est = estimate_folder(results, metric, level)
+        except ActiveBenchError as exc:
+            fail(str(exc))
+        if as_json:
+            print(json.dumps(est.to_dict(), indent=2))
+            return
+        print_estimate(est, f"full-grid estimate ({results}, {est.metric})")

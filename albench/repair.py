@@ -1,0 +1,128 @@
+"""Checking and repairing a results folder: damaged parts and duplicate rows moved aside.
+
+``check(root)`` reads every part file completely and lists what is wrong;
+``repair(root)`` checks again under the writer lock and moves what it found
+into ``<root>/quarantine/``, never deleting a row:
+
+- a part that cannot be read (truncated, zero bytes, not Parquet) is moved
+  there with its partner of the same name in the other table, so the runs it
+  held are no longer stored and the next ``grid run`` runs them again;
+- a curves part without its runs part (a crash between the two renames) is
+  moved there;
+- a run_id stored in more than one runs row (folders written by two
+  processes at once before the writer lock) keeps one row, the ``ok`` one if
+  any, else the last finished; the other rows and their curves rows (same part
+  name) are rewritten into ``quarantine/`` and out of their parts;
+- leftover temporary files of a crashed writer are deleted.
+
+Everything happens under the folder's writer lock, so never while a grid
+writes there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from albench.store import TABLES, DamagedPart, Store, _write_atomic, read_part
+
+QUARANTINE = "quarantine"
+
+
+@dataclass
+class Findings:
+    damaged: list[Path] = field(default_factory=list)  # unreadable parts (and their partners, moved with them)
+    partners: list[Path] = field(default_factory=list)
+    orphans: list[Path] = field(default_factory=list)  # curves parts without a runs part
+    duplicates: dict[str, list[str]] = field(default_factory=dict)  # runs part name -> run_ids to move out
+    temporary: list[Path] = field(default_factory=list)
+    reasons: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.damaged or self.orphans or self.duplicates or self.temporary)
+
+    def lines(self) -> list[str]:
+        out = [f"damaged: {p} ({self.reasons[p]})" for p in self.damaged]
+        out += [f"partner of a damaged part: {p}" for p in self.partners]
+        out += [f"orphan curves part (no runs part): {p}" for p in self.orphans]
+        out += [f"duplicate rows: {len(ids)} run(s) stored again in runs/{name}"
+                for name, ids in sorted(self.duplicates.items())]
+        out += [f"temporary file of a crashed writer: {p}" for p in self.temporary]
+        return out
+
+
+def check(root: Path) -> Findings:
+    """What is wrong with the results folder ``root`` (reads every part in full)."""
+    store, found = Store(root), Findings()
+    readable: dict[str, set[str]] = {}
+    for table in TABLES:
+        readable[table] = set()
+        for path in sorted(store.dir(table).glob("part-*.parquet")):
+            try:
+                read_part(path)
+            except DamagedPart as exc:
+                found.damaged.append(path)
+                found.reasons[path] = str(exc).split("damaged part file (", 1)[-1].split(");", 1)[0]
+                continue
+            readable[table].add(path.name)
+        found.temporary += sorted(store.dir(table).glob(".part-*.tmp"))
+    damaged_names = {p.name for p in found.damaged}
+    for table in TABLES:
+        found.partners += [store.dir(table) / n for n in sorted(readable[table] & damaged_names)]
+    found.orphans = [store.dir("curves") / n for n in sorted(readable["curves"] - readable["runs"] - damaged_names)]
+    found.duplicates = _duplicates(store, sorted(readable["runs"] - damaged_names))
+    return found
+
+
+def _duplicates(store: Store, names: list[str]) -> dict[str, list[str]]:
+    """Per runs part, the run_ids whose row there is not the one kept."""
+    rows = []  # (run_id, rank, part): the kept row has the highest rank
+    for name in names:
+        t = read_part(store.dir("runs") / name, ["run_id", "status", "finished_at"])
+        if "run_id" not in t.column_names:
+            continue
+        ok = t["status"].to_pylist() if "status" in t.column_names else [None] * len(t)
+        when = t["finished_at"].to_pylist() if "finished_at" in t.column_names else [None] * len(t)
+        for run_id, status, finished in zip(t["run_id"].to_pylist(), ok, when):
+            rows.append((run_id, (status == "ok", finished.timestamp() if finished else 0.0, name), name))
+    best: dict[str, tuple] = {}
+    for run_id, rank, _ in rows:
+        if run_id not in best or rank > best[run_id]:
+            best[run_id] = rank
+    out: dict[str, list[str]] = {}
+    for run_id, rank, name in rows:
+        if rank != best[run_id]:
+            out.setdefault(name, []).append(run_id)
+    return out
+
+
+def repair(root: Path) -> Findings:
+    """Check ``root`` and move what is wrong into ``<root>/quarantine/`` (see the module docstring), under its lock."""
+    store = Store(root)
+    with store.writing():
+        found = check(root)
+        for path in found.damaged + found.partners + found.orphans:
+            target = root / QUARANTINE / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        for name, run_ids in found.duplicates.items():
+            ids = pa.array(sorted(set(run_ids)))
+            for table in ("curves", "runs"):  # curves first, as Store.drop_runs
+                path = store.dir(table) / name
+                if not path.exists():
+                    continue
+                t = read_part(path)
+                moved = pc.is_in(t["run_id"], value_set=ids)
+                target = root / QUARANTINE / table / f"duplicates-{name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                pq.write_table(t.filter(moved), target)
+                _write_atomic(t.filter(pc.invert(moved)), path)
+        for path in found.temporary:
+            path.unlink(missing_ok=True)
+    return found

@@ -1,0 +1,39 @@
+"""The active-benchmarking benchmark's pieces on small synthetic populations (no timing, no full grid)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from active_bench_helpers import synthetic_runs
+from albench.active_bench.population import population
+from benchmarks import bench_active_bench as bench
+
+
+def test_separated_pairs_are_those_a_paired_test_rejects():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(40, 1))
+    low = base + rng.normal(scale=0.01, size=(40, 1))
+    values = np.hstack([base + 1.0, low, base + 1.0])  # 0 and 2 tie in every block; 1 is below both
+    assert bench.separated_pairs(values) == [(0, 1), (2, 1)]
+
+
+def test_uniform_blocks_are_means_of_distinct_blocks():
+    values = np.arange(10, dtype=float)[:, None] * np.array([[1.0, 2.0]])
+    means = bench.uniform_blocks(values, 10, 5, np.random.default_rng(1))
+    np.testing.assert_allclose(means, np.tile(values.mean(axis=0), (5, 1)))  # all 10 blocks: the full mean
+    draws = bench.uniform_blocks(values, 3, 4000, np.random.default_rng(2))
+    assert draws[:, 0].mean() == pytest.approx(values[:, 0].mean(), abs=0.1)
+
+
+def test_compare_orders_clearly_different_strategies_and_beats_uniform_on_strong_factors():
+    runs = synthetic_runs(["iris", "wine", "digits"], ["logreg", "gnb"], ["random", "margin", "entropy"],
+                          [1, 5], 4, seed=2)
+    pop = population(runs)
+    values = pop.values(runs, bench.METRIC)
+    values = values + np.array([0.0, 0.05, 0.1])  # strategies 0.05 apart everywhere
+    row = bench.compare(pop, values, pop.costs(runs), 0.25, repeats=30)
+    assert row["blocks"] == 12 and row["separated_pairs"] == 3
+    assert row["pairs_right_min"] == 1.0
+    assert row["mae_ratio"] < 1.0  # data set, learner and batch size effects: stratification pays
+    assert 0.8 <= row["coverage"] <= 1.0

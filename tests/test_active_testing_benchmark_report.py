@@ -1,0 +1,29 @@
+"""benchmarks/active_testing_report.py on a tiny stored grid: every section, panels kept apart."""
+
+from albench.execute import run_grid
+from albench.spec import grid_from_dict
+from albench.store import Store
+from benchmarks import active_testing_report
+
+
+def test_the_benchmark_report_prints_every_section_per_varying_key(tmp_path, capsys):
+    grid = grid_from_dict({"name": "at-bench", "kind": "at", "params": {
+        "dataset": "wine", "model": ["logreg", "gnb"], "rival": ["gnb", "logreg"], "train_size": 40,
+        "pool_size": 60, "proposal": ["uniform", "loss_difference"], "safeguard_weight": [0.1, 0.02],
+        "budget": 12, "seed": [0, 1, 2]},
+        "exclude": [{"model": "logreg", "rival": "logreg"}, {"model": "gnb", "rival": "gnb"},
+                    {"model": "gnb", "proposal": "loss_difference"}]})
+    store = Store(tmp_path / "at")
+    assert run_grid(grid, store).failed == 0
+    active_testing_report.main([str(tmp_path / "at"), "--budgets", "5", "12"])
+    out = capsys.readouterr().out
+    assert "tables keep apart: dataset, loss, surrogate, proposal, model, safeguard_weight, rival" in out
+    assert "> warning: safeguard_weight 0.02" in out
+    for section in ("Labelling efficiency at M=12", "mean (median) squared error", "Heavy tails",
+                    "coverage of the 95% intervals", "Model selection", "exact formula"):
+        assert section in out, section
+    # one error table per (model, rival) x safeguard_weight panel: never merged
+    assert out.count(": mean (median) squared error") == 2 * 2
+    for model, rival in (("logreg", "gnb"), ("gnb", "logreg")):
+        for weight in ("0.02", "0.1"):
+            assert f"model {model}, safeguard_weight {weight}, rival {rival}: mean (median)" in out

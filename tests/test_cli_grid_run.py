@@ -1,0 +1,58 @@
+"""``grid run --dry-run`` and a re-run with nothing left (no cluster is started)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from albench.execute import run_grid
+from albench.spec import load_grid
+from albench.store import Store
+from conftest import small_al_grid
+
+
+def _albench(*args):
+    return subprocess.run([sys.executable, "-m", "albench", *map(str, args)], capture_output=True, text=True)
+
+
+def test_dry_run_counts_stored_and_left_and_writes_nothing(write_grid, tmp_path):
+    path = write_grid(small_al_grid())
+    out = tmp_path / "out"
+    proc = _albench("grid", "run", path, "--out", out, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "small: 4 runs, 0 stored, 4 left; no stored timing" in proc.stdout
+    assert not out.exists()
+    grid = load_grid(path)
+    half = load_grid(write_grid(small_al_grid(params={"strategy": "random"}), "half.yaml"))
+    run_grid(half, Store(out))
+    proc = _albench("grid", "run", path, "--out", out, "--dry-run", "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert f"small: {len(grid)} runs, 2 stored, 2 left; about " in proc.stdout
+    assert "per run on 2 worker(s)" in proc.stdout
+    assert len(Store(out).read("runs")) == 2  # nothing ran
+
+
+def test_nothing_left_starts_no_cluster(write_grid, tmp_path):
+    path = write_grid(small_al_grid())
+    out = tmp_path / "out"
+    run_grid(load_grid(path), Store(out))
+    proc = _albench("grid", "run", path, "--out", out, "--workers", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert "nothing left to run: all 4 runs of 'small' are stored (no cluster started)" in proc.stdout
+    assert "leaderboard" in proc.stdout
+
+
+def test_analyze_on_a_budgeted_folder_gives_the_full_grid_estimate(write_grid, tmp_path):
+    import json
+
+    path = write_grid(small_al_grid(params={"dataset": ["iris", "wine"], "strategy": ["random", "margin"],
+                                            "budget": 2, "seed": {"range": [0, 3]}}))
+    out = tmp_path / "out"
+    proc = _albench("grid", "sample", path, "--budget", "50%", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    proc = _albench("analyze", out, "--json", "--resamples", "20")
+    assert proc.returncode == 0, proc.stderr
+    estimate = json.loads(proc.stdout)["full_grid_estimate"]
+    assert json.dumps(estimate)  # present and plain JSON
+    proc = _albench("analyze", out, "--resamples", "20")
+    assert "full-grid estimate of mean auc_accuracy" in proc.stdout, proc.stdout[-2000:]

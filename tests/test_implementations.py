@@ -1,0 +1,54 @@
+"""Each row records which implementation made it; rows of a changed strategy are found and can run again."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from albench.execute import run_grid
+from albench.implementations import changed
+from albench.spec import load_grid
+from albench.store import Store
+from conftest import small_al_grid
+
+PLUGIN = '''
+from albench.strategy import Strategy, register
+
+
+@register("wanderer", "random picks, version {version}")
+class Wanderer(Strategy):
+    def query(self, state, batch_size, rng):
+        return rng.choice(state.unlabelled, size=batch_size, replace=False)
+'''
+
+
+def test_rows_record_implementations_and_a_changed_plugin_is_found(tmp_path):
+    folder = tmp_path / "plugs"
+    folder.mkdir()
+    (folder / "wanderer.py").write_text(PLUGIN.format(version=1))
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump(small_al_grid(params={"strategy": ["margin", "wanderer"]}, plugins=["plugs"])))
+    grid, store = load_grid(path), Store(tmp_path / "out")
+    run_grid(grid, store)
+    runs = store.read("runs")
+    assert runs["strategy_impl"].str.fullmatch(r"[\w.]+@[0-9a-f]{12}").all()
+    assert set(runs.loc[runs["strategy"] == "margin", "strategy_impl"]) == {
+        runs.loc[runs["strategy"] == "margin", "strategy_impl"].iloc[0]}
+    assert runs["learner_impl"].notna().all() and runs["dataset_impl"].notna().all()
+    assert changed(grid, store).run_ids == set()
+
+    (folder / "wanderer.py").write_text(PLUGIN.format(version=2))  # the strategy's code changes
+    cmd = [sys.executable, "-m", "albench", "grid", "run", str(path), "--out", str(tmp_path / "out"), "-q"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 stored row(s) of strategy 'wanderer' were made by another implementation" in proc.stdout
+    assert "--rerun-changed runs them again" in proc.stdout
+    before = set(store.read("runs")["run_id"])
+    proc = subprocess.run(cmd + ["--rerun-changed"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "2 row(s) dropped: they run again now" in proc.stdout, proc.stderr
+    after = store.read("runs")
+    assert set(after["run_id"]) == before and len(after) == len(before)  # each run stored once
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert "another implementation" not in proc.stdout, proc.stdout
