@@ -41,19 +41,14 @@ def changed(grid: Grid, store: Store) -> Changed:
     out = Changed()
     if runs.empty:
         return out
+    runs = runs.assign(**{f"{k}_impl": None for k in keys if f"{k}_impl" not in runs.columns})  # older parts
+    out.unknown = int(runs[f"{keys[0]}_impl"].isna().sum())  # every implementation column is written together
     for key in keys:
-        names = sorted({v["name"] for v in grid.axes[key]})
-        now = kind.implementations_of(key, names)
-        column = f"{key}_impl"
-        if column not in runs.columns:
-            runs[column] = None
-        rows = runs[runs[key].isin(names)]
-        recorded = rows[column].notna()
-        out.unknown += int((~recorded).sum()) if key == keys[0] else 0
-        rows = rows[recorded]
-        differs = rows[column] != rows[key].map(now)
-        for name, group in rows[differs & rows[key].map(now).notna()].groupby(key):
-            was = ", ".join(sorted(group[column].unique())[:2])
+        now = kind.implementations_of(key, sorted({v["name"] for v in grid.axes[key]}))
+        rows = runs[runs[key].isin(list(now))]
+        current, stored = rows[key].map(now), rows[f"{key}_impl"]
+        for name, group in rows[stored.notna() & current.notna() & (stored != current)].groupby(key):
+            was = ", ".join(sorted(group[f"{key}_impl"].unique())[:2])
             out.by_component[(key, name)] = (len(group), was, now[name])
             out.run_ids |= set(group["run_id"])
     return out
