@@ -157,7 +157,7 @@ def run(spec: RunSpec) -> RunResult:
             k = min(p["batch_size"], n_left)
             state = QueryState(model=model, X=X_pool, labelled=_read_only(labelled.copy()),  # observe sees it unchanged
                                y=_read_only(np.where(labelled, y_pool, -1)), classes=classes,
-                               make_learner=fresh_learner, cycle=cycle)
+                               make_learner=fresh_learner, cycle=cycle, budget=p["budget"])
             if getattr(strategy, "needs_test_labels", False):  # an oracle baseline, never a real strategy
                 state.y_true, state.test = _read_only(y_pool), (_read_only(X_test), _read_only(y_test))
             idx = strategy.query(state, k, strategy_rng)

@@ -48,7 +48,7 @@ from contextlib import contextmanager, suppress
 from importlib.metadata import PackageNotFoundError, version
 from typing import Callable, Iterator
 
-from albench.execute import GridRecorder, Progress, base_row, finish_row, now, run_batch, start, warm_up
+from albench.execute import GridRecorder, Progress, base_row, finish, finish_row, now, run_batch, start, warm_up
 from albench.run_context import context_for
 from albench.spec import Grid, RunSpec
 from albench.store import Store
@@ -375,6 +375,8 @@ def _run_grid_dask(grid, store, client, rerun_failed, timeout_s, progress, on_st
                 handle(future, result)
                 del future, result
             refill()
+        recorder.close()
+        finish(store, summary)  # compacts the folder if its parts piled up
     finally:
         with _quiet_logs(), suppress(Exception):  # a closed client refuses to cancel
             for future in running:

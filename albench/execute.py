@@ -18,6 +18,8 @@ row instead of losing its batch.
 
 from __future__ import annotations
 
+import itertools
+import os
 import platform
 import signal
 import threading
@@ -30,11 +32,14 @@ from importlib.metadata import PackageNotFoundError, version
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
+import numpy as np
+
 from albench import deadline
 from albench.kinds import KINDS
 from albench.run_context import RunContext, context_for, ensure_plugins
+from albench.run_ids import RunIds, SeenRunIds
 from albench.spec import Grid, RunSpec
-from albench.store import Store, UnstorableRows, storable_values
+from albench.store import Store, StoreError, UnstorableRows, storable_values
 from albench.table_schema import schemas_for
 
 TRACEBACK_LINES = 12
@@ -187,30 +192,59 @@ class GridSummary:
     failed: int = 0
     timed_out: int = 0
     wall_s: float = 0.0
+    compacted: str | None = None  # what the closing compaction did, if the parts had piled up
 
     def line(self) -> str:
-        return (f"{self.done} done, {self.skipped} skipped (already stored), "
+        line = (f"{self.done} done, {self.skipped} skipped (already stored), "
                 f"{self.failed} failed, {self.timed_out} timed out, in {self.wall_s:.1f} s")
+        return line + (f"; {self.compacted}" if self.compacted else "")
+
+
+LOOKUP_CHUNK = 1024  # run_ids looked up in the stored set at once (RunSpecs held: about 1 MB)
+
+
+def _stored_mask(specs: Iterable[RunSpec], done: RunIds) -> Iterator[tuple[RunSpec, bool]]:
+    """Each spec with whether its run is stored, looked up ``LOOKUP_CHUNK`` at a time (``np.searchsorted``)."""
+    specs = iter(specs)
+    while chunk := list(itertools.islice(specs, LOOKUP_CHUNK)):
+        yield from zip(chunk, done.contains([spec.run_id for spec in chunk]).tolist())
+
+
+def stored_flags(grid: Grid, done: RunIds) -> np.ndarray:
+    """One bool per run of the grid, in its order: whether the run is stored (one byte a run)."""
+    flags, at, specs = np.zeros(len(grid), dtype=bool), 0, grid.specs()
+    while chunk := [spec.run_id for spec in itertools.islice(specs, LOOKUP_CHUNK)]:
+        flags[at:at + len(chunk)] = done.contains(chunk)
+        at += len(chunk)
+    return flags
 
 
 class PendingRuns:
-    """The grid's runs not stored yet: ``len()`` and iteration, generated from the grid, never listed."""
+    """The grid's runs not stored yet: ``len()`` and iteration, generated from the grid, never listed.
 
-    def __init__(self, grid: Grid, done: set[str], count: int):
-        self.grid, self.done, self.count = grid, done, count
+    ``stored`` flags each run of the grid in its (deterministic) order, so
+    iterating needs no second lookup of every run_id.
+    """
+
+    def __init__(self, grid: Grid, stored: np.ndarray | None, count: int):
+        self.grid, self.stored, self.count = grid, stored, count
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[RunSpec]:
-        return (spec for spec in self.grid.specs() if spec.run_id not in self.done)
+        if self.stored is None:
+            return self.grid.specs()
+        return (spec for spec, stored in zip(self.grid.specs(), self.stored.tolist()) if not stored)
 
 
 def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[PendingRuns, int]:
     """Runs still to do, and how many are skipped as already stored.
 
-    Only the stored ``run_id`` and ``status`` columns are read; the grid is
-    walked once more to count what is stored (not at all into an empty store).
+    Only the stored ``run_id`` and ``status`` columns are read, into a sorted
+    numpy array (``Store.finished_ids``); the grid is walked once more to count
+    what is stored (not at all into an empty store), its run_ids looked up in
+    batches.
     With ``rerun_failed``, this grid's stored error/timeout rows are removed
     first, so each run_id stays stored once (failed rows of runs outside the
     grid are kept). Clean-up of a crashed writer's leftovers needs the
@@ -218,26 +252,49 @@ def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[Pendi
     """
     store.remove_orphans()
     if rerun_failed:
-        failed = store.finished(statuses=("error", "timeout"))
+        failed = store.finished_ids(statuses=("error", "timeout"))
         if failed:
-            store.drop_runs({spec.run_id for spec in grid.specs() if spec.run_id in failed})
-    done = store.finished()
-    total = len(grid)
-    skipped = sum(spec.run_id in done for spec in grid.specs()) if done else 0
-    return PendingRuns(grid, done, total - skipped), skipped
+            store.drop_runs({spec.run_id for spec, stored in _stored_mask(grid.specs(), failed) if stored})
+    done = store.finished_ids()
+    stored = stored_flags(grid, done) if done else None
+    skipped = int(stored.sum()) if stored is not None else 0
+    return PendingRuns(grid, stored, len(grid) - skipped), skipped
+
+
+PART_RUNS = 1000  # runs per part at most; the environment variable ALBENCH_PART_RUNS overrides it
+PART_CURVE_ROWS = 20_000  # buffered curve rows that write a part (about 20 MB of rows in memory)
+PART_MAX_S = 300.0
+
+
+def part_runs() -> int:
+    """Runs per part: ``ALBENCH_PART_RUNS`` if set (smaller parts lose less work when a grid is killed),
+    else ``PART_RUNS``."""
+    text = os.environ.get("ALBENCH_PART_RUNS", "").strip()
+    if not text:
+        return PART_RUNS
+    if not text.isdigit() or int(text) < 1:
+        raise StoreError(f"ALBENCH_PART_RUNS={text!r}: must be a whole number of runs, at least 1")
+    return int(text)
 
 
 class BatchWriter:
-    """Buffers finished runs and writes a part every ``max_runs`` runs or ``max_s`` seconds.
+    """Buffers finished runs and writes a part by size: every ``max_runs`` runs (``part_runs()``), or as soon
+    as the buffered curve rows reach ``max_curve_rows``, whichever comes first.
 
-    ``schemas`` are the declared table schemas (``albench.table_schema``). A
-    run whose row they cannot hold is stored as an error row saying why, with
-    the values that fit, and without its curves; the rest of the batch is
-    written as usual.
+    ``max_s`` (5 minutes) is only a safety bound: a part is also written when
+    a run arrives that long after the last part, so a crash of the process
+    loses at most that much work (slow runs no longer get a part each, as
+    with the 10 s bound this replaced). ``schemas`` are the declared table
+    schemas (``albench.table_schema``). A run whose row they cannot hold is
+    stored as an error row saying why, with the values that fit, and without
+    its curves; the rest of the batch is written as usual.
     """
 
-    def __init__(self, store: Store, max_runs: int = 200, max_s: float = 10.0, schemas: dict | None = None):
-        self.store, self.max_runs, self.max_s, self.schemas = store, max_runs, max_s, schemas
+    def __init__(self, store: Store, max_runs: int | None = None, max_curve_rows: int = PART_CURVE_ROWS,
+                 max_s: float = PART_MAX_S, schemas: dict | None = None):
+        self.store, self.max_curve_rows, self.max_s = store, max_curve_rows, max_s
+        self.max_runs = part_runs() if max_runs is None else max_runs
+        self.schemas = schemas
         self.runs: list[dict] = []
         self.curves: list[dict] = []
         self.last = time.monotonic()
@@ -245,10 +302,14 @@ class BatchWriter:
     def add(self, row: dict, curves: list[dict]) -> None:
         self.runs.append(row)
         self.curves.extend(curves)
-        if len(self.runs) >= self.max_runs or time.monotonic() - self.last >= self.max_s:
+        if (len(self.runs) >= self.max_runs or len(self.curves) >= self.max_curve_rows
+                or time.monotonic() - self.last >= self.max_s):
             self.flush()
 
     def flush(self) -> None:
+        if not self.runs:
+            self.last = time.monotonic()
+            return
         try:
             self.store.write(self.runs, self.curves, self.schemas)
         except UnstorableRows as exc:
@@ -272,14 +333,15 @@ class GridRecorder:
     """Stores each finished run once and keeps the grid's counts.
 
     A run can come back twice (a task recomputed after its worker died after
-    all); only its first result is kept. ``close`` writes what is buffered.
+    all); only its first result is kept (the ids seen are held compactly,
+    ``albench.run_ids.SeenRunIds``). ``close`` writes what is buffered.
     """
 
     def __init__(self, store: Store, summary: GridSummary, progress: Progress | None = None,
                  writer: BatchWriter | None = None, schemas: dict | None = None):
         self.summary, self.progress = summary, progress
         self.writer = writer or BatchWriter(store, schemas=schemas)
-        self.seen: set[str] = set()
+        self.seen = SeenRunIds()
 
     def add(self, row: dict, curves: list[dict]) -> None:
         if row["run_id"] in self.seen:
@@ -295,6 +357,16 @@ class GridRecorder:
 
     def close(self) -> None:
         self.writer.flush()
+
+
+def finish(store: Store, summary: GridSummary) -> None:
+    """What every executor does after its last run, still holding the writer lock: compact the folder if its
+    parts piled up (``albench.compaction.compact_if_piled_up``), noted in the summary line."""
+    from albench.compaction import compact_if_piled_up
+
+    compacted = compact_if_piled_up(store)
+    if compacted is not None:
+        summary.compacted = compacted.line()
 
 
 def start(grid: Grid, store: Store, rerun_failed: bool,
@@ -318,7 +390,9 @@ def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s:
     The store's writer lock is held throughout (``StoreLocked`` if another
     process writes there; ``StoreError`` if the folder cannot be written,
     before any run). A run's own ``sys.exit``/``KeyboardInterrupt`` is an
-    error row; a Ctrl-C stops the grid after writing what finished.
+    error row; a Ctrl-C stops the grid after writing what finished. A grid
+    that finishes with more than ``albench.compaction.AUTO_COMPACT_PARTS``
+    runs parts in the folder compacts it (``GridSummary.compacted``).
     """
     t0 = time.perf_counter()
     with store.writing(), ctrl_c_recorded():
@@ -337,6 +411,8 @@ def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s:
                 results = (process.run(spec, ctx) for spec in todo)
             for row, curves in results:
                 recorder.add(row, curves)
+            recorder.close()
+            finish(store, summary)
         finally:
             recorder.close()
             limits.restore_original_limits()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -169,6 +169,33 @@ class ATParams(BaseModel):
     confidence: Fraction = 0.95  # level of every estimate's interval
 
 
+def _live_runs(grid, keep: dict[str, list[int]]) -> int:
+    """How many runs of ``grid`` survive its exclude rules with the axes ``keep`` restricted to those positions."""
+    remap = {key: {old: new for new, old in enumerate(positions)} for key, positions in keep.items()}
+    axes = {key: [values[i] for i in keep[key]] if key in keep else values for key, values in grid.axes.items()}
+    rules = [{key: frozenset(remap[key][p] for p in pos if p in remap[key]) if key in remap else pos
+              for key, pos in rule.items()} for rule in grid.exclude]
+    return len(replace(grid, axes=axes, exclude=rules))
+
+
+def _at_grid_check(grid) -> list[str]:
+    """An ``at`` grid whose runs pair a proposal that needs a rival model (``loss_difference``) with no rival."""
+    registry = _proposals()
+    no_rival = [i for i, value in enumerate(grid.axes.get("rival", [None])) if value is None]
+    out = []
+    for i, proposal in enumerate(grid.axes.get("proposal", [])):
+        try:
+            needs_rival = getattr(registry.get(proposal["name"]).factory, "needs_rival", False)
+        except ValueError:  # a plug-in read but not run (``grid show``): its needs are unknown
+            continue
+        if not needs_rival or not no_rival:
+            continue
+        if _live_runs(grid, {"proposal": [i], "rival": no_rival}):
+            out.append(f"params.proposal: '{proposal['name']}' needs a rival model, but params.rival is null in "
+                       f"some of its runs; set params.rival or exclude {{proposal: {proposal['name']}, rival: null}}")
+    return out
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -176,6 +203,7 @@ class Kind:
     runner_path: str  # "module:function"
     description: str = ""
     components: dict[str, Callable[[], Registry]] = field(default_factory=dict)  # key -> its registry
+    grid_check: Callable[[Any], list[str]] | None = None  # cross-key problems of a loaded Grid, one line each
 
     def runner(self) -> Callable:
         module, _, func = self.runner_path.partition(":")
@@ -214,5 +242,5 @@ KINDS: dict[str, Kind] = {
     "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning",
                {"dataset": _datasets, "learner": _learners, "strategy": _strategies}),
     "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
-               {"dataset": _datasets, "model": _learners, "proposal": _proposals}),
+               {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check),
 }

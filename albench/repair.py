@@ -13,6 +13,10 @@ into ``<root>/quarantine/``, never deleting a row:
   processes at once before the writer lock) keeps one row, the ``ok`` one if
   any, else the last finished; the other rows and their curves rows (same part
   name) are rewritten into ``quarantine/`` and out of their parts;
+- parts that a compacted file replaces (``albench.compaction``: a compaction
+  interrupted after its commit) hold rows that the compacted file holds too,
+  and no reader counts them; they are moved there (not counted as
+  duplicates);
 - leftover temporary files of a crashed writer are deleted.
 
 Everything happens under the folder's writer lock, so never while a grid
@@ -29,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from albench.store import TABLES, DamagedPart, Store, _write_atomic, read_part
+from albench.store import TABLES, DamagedPart, Store, read_part, replaced_names, row_groups, write_atomic
 
 QUARANTINE = "quarantine"
 
@@ -41,11 +45,12 @@ class Findings:
     orphans: list[Path] = field(default_factory=list)  # curves parts without a runs part
     duplicates: dict[str, list[str]] = field(default_factory=dict)  # runs part name -> run_ids to move out
     temporary: list[Path] = field(default_factory=list)
+    replaced: list[Path] = field(default_factory=list)  # parts a compacted file replaces (its rows are there)
     reasons: dict[Path, str] = field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
-        return not (self.damaged or self.orphans or self.duplicates or self.temporary)
+        return not (self.damaged or self.orphans or self.duplicates or self.temporary or self.replaced)
 
     def lines(self) -> list[str]:
         out = [f"damaged: {p} ({self.reasons[p]})" for p in self.damaged]
@@ -54,24 +59,33 @@ class Findings:
         out += [f"duplicate rows: {len(ids)} run(s) stored again in runs/{name}"
                 for name, ids in sorted(self.duplicates.items())]
         out += [f"temporary file of a crashed writer: {p}" for p in self.temporary]
+        out += [f"replaced by a compacted file (an interrupted compaction), rows stored there: {p}"
+                for p in self.replaced]
         return out
 
 
 def check(root: Path) -> Findings:
-    """What is wrong with the results folder ``root`` (reads every part in full)."""
+    """What is wrong with the results folder ``root`` (reads every part in full, a row group at a time)."""
     store, found = Store(root), Findings()
     readable: dict[str, set[str]] = {}
     for table in TABLES:
         readable[table] = set()
         for path in sorted(store.dir(table).glob("part-*.parquet")):
             try:
-                read_part(path)
+                for _ in row_groups(path):  # decodes every row group, holding one at a time
+                    pass
             except DamagedPart as exc:
                 found.damaged.append(path)
                 found.reasons[path] = str(exc).split("damaged part file (", 1)[-1].split(");", 1)[0]
                 continue
             readable[table].add(path.name)
         found.temporary += sorted(store.dir(table).glob(".part-*.tmp"))
+    replaced = replaced_names([store.dir("runs") / n for n in sorted(readable["runs"])])
+    for table in TABLES:
+        found.replaced += [store.dir(table) / n for n in sorted(replaced & readable[table])]
+        found.replaced += [p for p in found.damaged if p.parent.name == table and p.name in replaced]
+        readable[table] -= replaced
+    found.damaged = [p for p in found.damaged if p.name not in replaced]
     damaged_names = {p.name for p in found.damaged}
     for table in TABLES:
         found.partners += [store.dir(table) / n for n in sorted(readable[table] & damaged_names)]
@@ -107,7 +121,7 @@ def repair(root: Path) -> Findings:
     store = Store(root)
     with store.writing():
         found = check(root)
-        for path in found.damaged + found.partners + found.orphans:
+        for path in found.damaged + found.partners + found.orphans + found.replaced:
             target = root / QUARANTINE / path.parent.name / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
@@ -122,7 +136,7 @@ def repair(root: Path) -> Findings:
                 target = root / QUARANTINE / table / f"duplicates-{name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
                 pq.write_table(t.filter(moved), target)
-                _write_atomic(t.filter(pc.invert(moved)), path)
+                write_atomic(t.filter(pc.invert(moved)), path)
         for path in found.temporary:
             path.unlink(missing_ok=True)
     return found

@@ -64,6 +64,25 @@ class Results:
             self._cache[name] = df
         return self._cache[name]
 
+    def columns(self, name: str) -> list[str]:
+        """The column names of a table, over all its parts (first seen first)."""
+        from albench.store import read_part
+
+        names: dict[str, None] = {}
+        for f in self.parts(name):
+            try:
+                names.update(dict.fromkeys(pq.read_schema(f).names))
+            except (OSError, pa.ArrowException):
+                read_part(f)  # raises the store's error naming the damaged (or vanished) part
+        return list(names)
+
+    def read(self, name: str, columns: list[str]) -> pd.DataFrame:
+        """Only ``columns`` of a table (those that exist), as pandas, this grid's runs only; not cached."""
+        df = Store(self.root).read(name, columns)
+        if self.run_ids is not None and "run_id" in df.columns:
+            df = df[df["run_id"].isin(sorted(self.run_ids))].reset_index(drop=True)
+        return df
+
     def sql(self, query: str, read_only: bool = False) -> pd.DataFrame:
         """Run one SQL query over the tables ``runs`` and ``curves`` and return its rows.
 
@@ -109,6 +128,9 @@ def grid_run_ids(grid_file: str | os.PathLike) -> set[str]:
         raise ResultsError(f"--grid {grid_file}: {exc}") from None
 
 
+NAN_UNSAFE_OPTIMIZERS = "statistics_propagation,filter_pushdown"
+
+
 def connect(results: Results, read_only: bool = False):
     """An in-memory DuckDB connection with one view per table, reading the part files in place.
 
@@ -121,6 +143,9 @@ def connect(results: Results, read_only: bool = False):
     import duckdb
 
     con = duckdb.connect()
+    # pyarrow's Parquet statistics leave NaN out of min/max, and DuckDB's optimizer trusts them: with these
+    # two on, `isnan(x)` reads as false for every row of a part whose stored NaNs it cannot see
+    con.execute(f"SET disabled_optimizers = '{NAN_UNSAFE_OPTIMIZERS}'")
     allowed: list[str] = []
     where = ""
     if results.run_ids is not None:

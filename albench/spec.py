@@ -261,6 +261,9 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
                 description=str(doc.get("description") or ""), plugins=list(plugins or []), timeout_s=timeout)
     if exclude and len(grid) == 0:
         raise GridError(f"{path}: exclude: the rules remove every run of the grid")
+    for message in KINDS[kind].grid_check(grid) if KINDS[kind].grid_check else []:  # cross-key, kind-specific
+        problems.add(message)
+    problems.raise_if_any()
     return grid
 
 

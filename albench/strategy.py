@@ -75,6 +75,9 @@ class QueryState:
     classes: np.ndarray  # 0..C-1, every class of the data set
     make_learner: Callable[[], Any] | None = None  # fresh unfitted learner (committees, EER)
     cycle: int = 0
+    # The run's number of query cycles (its spec's ``budget``; this query is cycle ``cycle`` of them), for
+    # strategies whose schedule depends on the horizon (ALBL); None outside an AL run (e.g. check-strategy).
+    budget: int | None = None
     cache: dict = field(default_factory=dict, repr=False)  # per-call memo (shared predictions)
     # Only for oracle baselines (a class with ``needs_test_labels = True``), None for every other strategy:
     # the pool's true labels and the held-out test split (X_test, y_test).

@@ -78,7 +78,9 @@ RESULTS = {
     "at": {"true_risk": FLOAT, "pool_loss_variance": FLOAT,
            **{name: INT for name in ("n_labelled", "n_pool", "n_train", "n_classes", "n_surrogate_fits")},
            **{name: FLOAT for name in ("model_pool_accuracy", "min_q", "model_fit_s", "surrogate_fit_s",
-                                       "acquire_s", "step_s", "estimate_s")}},
+                                       "acquire_s", "step_s", "estimate_s", "cs_low", "cs_high")},
+           "drawn": pa.list_(INT),  # the draws in order, so that every estimate can be recomputed
+           **{name: pa.list_(FLOAT) for name in ("drawn_q", "drawn_loss", "drawn_rival_loss")}},
 }
 
 CURVES = {
@@ -86,7 +88,8 @@ CURVES = {
            **{f"{p}_s": FLOAT for p in _PHASES}, **{f"{p}_cpu_s": FLOAT for p in _PHASES}, "queried": pa.list_(INT),
            "n_tied": INT},
     "at": {"run_id": TEXT, "m": INT, "estimator": TEXT, "estimate": FLOAT, "true_risk": FLOAT,
-           "squared_error": FLOAT, "q": FLOAT, "weight": FLOAT, "observed_loss": FLOAT},
+           "squared_error": FLOAT, "q": FLOAT, "weight": FLOAT, "observed_loss": FLOAT, "cs_low": FLOAT,
+           "cs_high": FLOAT},
 }
 
 

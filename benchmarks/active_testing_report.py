@@ -12,6 +12,8 @@ from the exact formula in ``albench.active_testing.report``, divided by M;
 interval: BCa bootstrap over runs) of every method at the largest M; mean
 (median) squared error at each M; how much of the squared error the worst 5 %
 of runs carry; coverage of the per-run intervals against their nominal level;
+for a zero-one loss, how often the anytime-valid confidence sequence and the
+per-step t-interval ever exclude the true risk (optional stopping);
 the probability of choosing the better model (grids with a ``rival`` or two
 models); and a check of the exact formula against the uniform runs.
 """
@@ -119,6 +121,33 @@ def coverage_tables(errors: pd.DataFrame, keys: list[str], level: float) -> str:
     return "\n\n".join(out)
 
 
+def sequence_table(results: str, runs: pd.DataFrame, keys: list[str], level: float) -> str:
+    """Runs of a bounded loss: how often the anytime-valid sequence, and LURE's t-interval read after every
+    label, EVER exclude the true risk (what optional stopping risks), and the sequence's width at the end."""
+    ok = labelled_runs(runs)
+    if "cs_low" not in ok.columns or "loss" not in ok.columns or not (ok["loss"] == "zero_one").any():
+        return ""
+    pattern = f"{Store(results).dir('curves')}/**/*.parquet"
+    per_run = duckdb.sql(f"""
+        SELECT run_id,
+               bool_or(cs_low IS NULL OR cs_low > true_risk OR cs_high < true_risk) AS cs_ever_out,
+               bool_or(m > 1 AND NOT covered) AS t_ever_out,
+               arg_max(cs_high - cs_low, m) AS cs_width
+        FROM read_parquet('{pattern}', union_by_name=true) WHERE estimator = 'lure' GROUP BY run_id""").df()
+    panel = [k for k in keys if k not in ("estimator", "loss")]
+    rows = ok[ok["loss"] == "zero_one"][["run_id", *panel]].merge(per_run, on="run_id")
+    table = rows.groupby(panel).agg(runs=("run_id", "count"), cs_ever_out=("cs_ever_out", "mean"),
+                                    t_ever_out=("t_ever_out", "mean"), cs_width=("cs_width", "mean")).reset_index()
+    for col in ("cs_ever_out", "t_ever_out"):
+        table[col] = [f"{x:.3f}" for x in table[col]]
+    table["cs_width"] = [_fmt(x) for x in table["cs_width"]]
+    table = table.rename(columns={"cs_ever_out": "sequence ever excludes R",
+                                  "t_ever_out": "LURE t-interval ever excludes R", "cs_width": "sequence width at M"})
+    return (f"#### Optional stopping (zero-one loss): share of runs whose {level:.0%} bounds EVER exclude the true "
+            f"risk over m = 1..M (nominal: at most {1 - level:.2f} for the sequence)\n\n"
+            + table.to_markdown(index=False))
+
+
 def selection_table(runs: pd.DataFrame, curves: pd.DataFrame) -> str:
     table = selection_accuracy(runs, curves)
     if table.empty:
@@ -186,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     print(error_tables(errors, keys), end="\n\n")
     print(tail_share(runs, curves, keys, budget), end="\n\n")
     print(coverage_tables(errors, keys, level), end="\n\n")
+    sequence = sequence_table(args.results, runs, keys, level)
+    if sequence:
+        print(sequence, end="\n\n")
     selection = selection_table(runs, curves)
     if selection:
         print(selection, end="\n\n")

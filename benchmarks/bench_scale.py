@@ -21,6 +21,20 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   (the check, then the closing leaderboard).
 - ``duckdb_groupby``: the reference, ``SELECT strategy, avg(auc_accuracy)
   FROM runs GROUP BY 1`` in DuckDB over the runs parts.
+- ``compact`` (sizes up to ``COMPACT_MAX_RUNS``): a store of the same grid
+  written in parts of ``COMPACT_RUNS_PER_PART`` runs (as slow runs left them
+  when parts were written every 10 s; cached as ``<n>-parts<k>-v<version>``)
+  is copied to a temporary folder, then: ``pending`` and ``query`` (``albench
+  query dir "SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1"``) are
+  measured before compaction, ``albench compact`` itself (time, peak memory),
+  and ``pending`` and ``query`` again after it. Figure ``scale_compact``: per
+  size, the part counts before and after and the five measurements.
+- ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
+  random 16-hex-digit run_ids): the set of stored run_ids that the "what is
+  left" check builds, the old way (a pandas column made a Python set) and
+  as ``albench.run_ids.RunIds`` (sorted integer keys): seconds to build from
+  an Arrow column, MiB held (tracemalloc), and microseconds per lookup of
+  every id in batches of ``execute.LOOKUP_CHUNK``. Figure ``scale_stored_ids``.
 - ``many_values_analyze``: ``albench analyze`` on 800 runs (8 strategies x
   100 seeds, ``synthetic_store.many_seeds_yaml``): a hyperparameter with many
   values must not stall the influence step (goal: under 30 s).
@@ -66,6 +80,10 @@ OPEN = "import sys, albench.results as r; x = r.open(sys.argv[1]); print(len(x.r
 PENDING = ("import sys; from albench.spec import load_grid; from albench.store import Store; "
            "from albench.execute import pending; todo, skipped = pending(load_grid(sys.argv[1]), Store(sys.argv[2])); "
            "print(len(todo), skipped); sys.exit(1 if todo else 0)")
+STORED_IDS = 4_600_000
+QUERY_SQL = "SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1"
+COMPACT_MAX_RUNS = 10_000  # the many-parts store takes about 25 s per 10^3 parts to write
+COMPACT_RUNS_PER_PART = 5
 DUCKDB = ("import sys, duckdb; print(duckdb.sql(\"SELECT strategy, avg(auc_accuracy) FROM read_parquet('\" "
           "+ sys.argv[1] + \"/runs/*.parquet', union_by_name=true) GROUP BY 1\").fetchall())")
 
@@ -88,6 +106,64 @@ def steps(root: Path) -> dict[str, list[str]]:
         "rerun": [*ALBENCH, "grid", "run", grid, "--out", str(root)],
         "duckdb_groupby": [PY, "-c", DUCKDB, str(root)],
     }
+
+
+def compact_figures(n_runs: int, time_cap_s: float = TIME_CAP_S, cache: Path = CACHE) -> dict:
+    """The ``compact`` step at ``n_runs``: pending and query before and after compacting a copy of the
+    many-parts store (see the module docstring)."""
+    source = cache / f"{n_runs}-parts{COMPACT_RUNS_PER_PART}-v{STORE_VERSION}"
+    if not (source / "truth.json").exists():
+        shutil.rmtree(source, ignore_errors=True)
+        synthetic_store.write_store(source, n_runs, runs_per_part=COMPACT_RUNS_PER_PART)
+    with tempfile.TemporaryDirectory(prefix="albench-compact-") as tmp:
+        root = Path(tmp) / "store"
+        shutil.copytree(source, root)  # the cached store keeps its many parts
+        grid = str(root / "grid.yaml")
+        query = [*ALBENCH, "query", str(root), QUERY_SQL]
+        out: dict = {"parts_before": _count_parts(root)}
+        out["pending_before"] = measure([PY, "-c", PENDING, grid, str(root)], time_cap_s=time_cap_s)
+        out["query_before"] = measure(query, time_cap_s=time_cap_s)
+        out["compact"] = measure([*ALBENCH, "compact", str(root)], time_cap_s=time_cap_s)
+        out["parts_after"] = _count_parts(root)
+        out["pending_after"] = measure([PY, "-c", PENDING, grid, str(root)], time_cap_s=time_cap_s)
+        out["query_after"] = measure(query, time_cap_s=time_cap_s)
+    return out
+
+
+def stored_ids_figures(n: int = STORED_IDS, seed: int = 0) -> dict:
+    """The ``stored_ids`` step (see the module docstring): the old set of str against ``RunIds``."""
+    import tracemalloc
+
+    import numpy as np
+    import pyarrow as pa
+
+    from albench.execute import LOOKUP_CHUNK
+    from albench.run_ids import RunIds
+
+    rng = np.random.default_rng(seed)
+    ids = np.char.mod("%016x", rng.integers(0, 1 << 62, size=n, dtype=np.int64)).astype(object).tolist()
+    column = pa.array(ids, pa.string())
+    out = {}
+    for name, build, lookups in (
+            ("python_set", lambda: set(column.to_pandas()), lambda held: sum(i in held for i in ids)),
+            ("run_ids", lambda: RunIds.from_arrow(column), lambda held: sum(
+                int(held.contains(ids[i:i + LOOKUP_CHUNK]).sum()) for i in range(0, n, LOOKUP_CHUNK)))):
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        held = build()
+        build_s = time.perf_counter() - t0
+        mib = tracemalloc.get_traced_memory()[0] / 1024 ** 2
+        tracemalloc.stop()
+        t0 = time.perf_counter()
+        found = lookups(held)
+        out[name] = {"build_s": round(build_s, 2), "mib": round(mib, 1),
+                     "lookup_us": round((time.perf_counter() - t0) / n * 1e6, 3), "found_all": found == n}
+        del held
+    return out
+
+
+def _count_parts(root: Path) -> int:
+    return len(list((root / "runs").glob("part-*.parquet")))
 
 
 def measure(cmd: list[str], memory_cap_gib: float = MEMORY_CAP_GIB, time_cap_s: float = TIME_CAP_S) -> dict:
@@ -170,6 +246,14 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
                 continue
             results.setdefault(step, {})[str(n)] = measure(cmd, time_cap_s=time_cap_s)
             print(f"scale {n}: {step} {results[step][str(n)]}", file=sys.stderr, flush=True)
+    if only is None or "compact" in only:
+        for n in sizes:
+            if n <= COMPACT_MAX_RUNS:
+                results.setdefault("compact", {})[str(n)] = compact_figures(n, time_cap_s)
+                print(f"scale {n}: compact {results['compact'][str(n)]}", file=sys.stderr, flush=True)
+    if only is None or "stored_ids" in only:
+        results["stored_ids"] = stored_ids_figures()
+        print(f"scale stored ids: {results['stored_ids']}", file=sys.stderr, flush=True)
     if only is None or "many_values_analyze" in only:
         root = CACHE / f"many-seeds-v{STORE_VERSION}"
         if not (root / "truth.json").exists():
@@ -180,6 +264,17 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
     figures: dict = {"scale_store_write_s": figure(store_s, command, definition="seconds to write (or find "
                                                    "cached) each synthetic store")}
     for step, by_size in results.items():
+        if step == "stored_ids":
+            figures["scale_stored_ids"] = figure(by_size, command, definition=(
+                f"{STORED_IDS} stored run_ids as a Python set of str and as albench.run_ids.RunIds: seconds to "
+                "build, MiB held, microseconds per lookup"))
+            continue
+        if step == "compact":
+            figures["scale_compact"] = figure(by_size, command, definition=(
+                f"per runs: runs parts before/after `albench compact` of a store in parts of "
+                f"{COMPACT_RUNS_PER_PART} runs, and cpu_s, wall_s, peak_gib of pending and query before, "
+                f"compact, pending and query after"))
+            continue
         figures[f"scale_{step}"] = figure(by_size, command, definition=f"{step}: cpu_s, wall_s, peak_gib per runs")
         if step == "many_values_analyze":
             fig = by_size["800"]

@@ -2,8 +2,8 @@
 
 ``write_store(root, n_runs)`` writes the grid file ``<root>/grid.yaml`` and,
 through :class:`albench.store.Store`'s own writer, the results folder
-``<root>/runs/`` and ``<root>/curves/``: one part per 200 runs, 20 cycles
-per run (budget 19), every column an AL run stores, typed by the declared
+``<root>/runs/`` and ``<root>/curves/``: one part per 200 runs (``runs_per_part``),
+20 cycles per run (budget 19), every column an AL run stores, typed by the declared
 schema (``albench.table_schema``; ``queried`` as integer lists). The run_ids are those of the grid's real RunSpecs, so ``albench grid
 run <root>/grid.yaml --out <root>`` finds nothing left to run.
 
@@ -168,13 +168,15 @@ def _write_part(store: Store, specs: list, grid_name: str, rng: np.random.Genera
 
 
 def write_store(root: str | Path, n_runs: int | None, seed: int = 0, exclude_grid: bool = True,
-                grid_text: str | None = None) -> Path:
+                grid_text: str | None = None, runs_per_part: int = RUNS_PER_PART) -> Path:
     """Write ``<root>/grid.yaml``, ``runs/``, ``curves/`` and ``truth.json``; returns the grid file.
 
     ``exclude_grid`` also writes ``grid-exclude.yaml`` (the same axes and one
     exclude rule), for timing a count with exclusions. ``grid_text`` replaces
     the grid of ``n_runs`` runs (e.g. ``many_seeds_yaml()``); the ground truth
-    is the same.
+    is the same. ``runs_per_part`` smaller than 200 gives a store of many small
+    parts, as slow runs left them before parts were flushed by size (the same
+    grid and ground truth; the noise drawn differs with the part size).
     """
     root = Path(root)
     if (root / "runs").exists():
@@ -190,7 +192,7 @@ def write_store(root: str | Path, n_runs: int | None, seed: int = 0, exclude_gri
     batch: list = []
     for spec in grid.specs():
         batch.append(spec)
-        if len(batch) == RUNS_PER_PART:
+        if len(batch) == runs_per_part:
             _write_part(store, batch, grid.name, rng, t0)
             batch = []
     if batch:

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from albench.learners import AlignedClassifier
 
 SPACES = ("auto", "features")
+TIE_RTOL = 1e-9  # near_argmax: relative float noise below this is a tie
 
 
 def seed_of(rng: np.random.Generator) -> int:
@@ -58,3 +59,13 @@ def fill_at_random(picked: np.ndarray, candidates: np.ndarray, k: int, rng: np.r
 def same_pool(prepared: np.ndarray | None, X: np.ndarray) -> bool:
     """Whether ``X`` is the pool that ``prepare`` saw (so its pool-only results still apply)."""
     return prepared is not None and (prepared is X or (prepared.shape == X.shape and np.array_equal(prepared, X)))
+
+
+def near_argmax(values: np.ndarray, allowed: np.ndarray, rng: np.random.Generator) -> int:
+    """Position of the largest allowed value; values within ``TIE_RTOL`` (relative) of it are tied and one is
+    drawn at random (scores computed through matrix products differ in the last bits between equal points)."""
+    vals = np.where(allowed, values, -np.inf)
+    best = vals.max()
+    tol = TIE_RTOL * np.max(np.abs(values[allowed]))
+    tied = np.flatnonzero(allowed & (vals >= best - tol))
+    return int(tied[0] if len(tied) == 1 else rng.choice(tied))

@@ -9,13 +9,21 @@ of the refitted model on every point it drew so far:
 
     IW-ACC = sum_tau W_tau [model(x_tau) == y_tau] / (n T),  W_tau = 1 / q_tau(x_tau),
 
-with n the pool size and T the horizon (the number of rounds). A draw that
+with n the pool size and T the horizon (the number of labels the run will query). A draw that
 lands on a point labelled earlier costs nothing: its known label joins the
 history, the bandit is rewarded at once, and the round draws again. This
 follows the authors' group's implementation (libact's
 ``ActiveLearningByLearning`` and ``Exp4P``; ``tests/test_strategies_albl.py``
 checks the bandit against libact's own code where libact is installed):
 pmin = sqrt(ln N / (N T)) for N experts (capped at 1/N), delta = 0.1.
+
+The horizon T sets the bandit's learning rate (pmin and the confidence term of
+Exp4.P) and the scale of IW-ACC. By default (``horizon: null``) it follows from
+the run: at the first query, the cycles left (``QueryState.budget`` minus
+``cycle``) times the batch size, capped at the number of arms; libact's T is
+the same, the query budget in labels. Outside an AL run (no budget in the
+state) it is the number of arms, as if the whole pool were to be labelled. A
+number fixes it.
 
 The labels arrive through the strategy contract's ``observe`` hook: a query's
 draws are kept aside and join the history only when ``observe`` reports that
@@ -119,18 +127,18 @@ def _expert_specs(strategies) -> list[tuple[str, dict]]:
 class ActiveLearningByLearning(Strategy):
     """ALBL (see the module docstring). Params: ``strategies`` (the experts: names or mappings with
     ``name``; default least_confident, coreset), ``uniform`` (true: uniform sampling is an expert too),
-    ``horizon`` (T, the number of rounds: set it to the grid's budget; 20), ``delta`` (0.1), ``pmin``
-    (null: sqrt(ln N / (N T)))."""
+    ``horizon`` (T, the number of labels to query; null: the run's budget x batch size, see the module
+    docstring), ``delta`` (0.1), ``pmin`` (null: sqrt(ln N / (N T)))."""
 
     family = "albl"
 
-    def __init__(self, strategies: list | None = None, uniform: bool = True, horizon: int = 20,
+    def __init__(self, strategies: list | None = None, uniform: bool = True, horizon: int | None = None,
                  delta: float = 0.1, pmin: float | None = None):
         super().__init__(strategies=strategies, uniform=uniform, horizon=horizon, delta=delta, pmin=pmin)
         self.expert_specs = _expert_specs(DEFAULT_EXPERTS if strategies is None else strategies)
         self.experts = [create_strategy(name, params) for name, params in self.expert_specs]
         self.uniform = bool(uniform)
-        self.horizon = check_positive_int("albl", "horizon", horizon)
+        self.horizon = None if horizon is None else check_positive_int("albl", "horizon", horizon)
         if not delta > 0:
             raise ValueError(f"albl: delta must be > 0; got {delta!r}")
         n_experts = len(self.experts) + self.uniform
@@ -151,10 +159,10 @@ class ActiveLearningByLearning(Strategy):
             return np.empty(0, dtype=np.intp)
         memory = copy.deepcopy(self._memory) if self._memory is not None else None
         if memory is None or not np.isin(state.unlabelled, memory.arms).all():  # first query, or another pool
-            memory = self._fresh_memory(state)
+            memory = self._fresh_memory(state, k)
         n_pool = len(state.X)
         if memory.awaiting:  # the model was refitted on the last query's labels: its round's reward
-            reward = iw_accuracy(state.model, state.X, memory.history, n_pool, self.horizon)
+            reward = iw_accuracy(state.model, state.X, memory.history, n_pool, memory.bandit.horizon)
             for draw in memory.awaiting:
                 memory.bandit.update(reward, draw.advice, draw.q, draw.p)
             memory.awaiting = []
@@ -176,7 +184,7 @@ class ActiveLearningByLearning(Strategy):
                     break
                 # labelled earlier: its label is known, so it joins the history for free and is rewarded now
                 memory.history.append((pool_index, int(state.y[pool_index]), 1.0 / draw.q))
-                reward = iw_accuracy(state.model, state.X, memory.history, n_pool, self.horizon)
+                reward = iw_accuracy(state.model, state.X, memory.history, n_pool, memory.bandit.horizon)
                 memory.bandit.update(reward, draw.advice, draw.q, draw.p)
             taken[arm] = True
             open_arms[arm] = False
@@ -202,9 +210,19 @@ class ActiveLearningByLearning(Strategy):
         memory.awaiting = draws
         self._memory = memory
 
-    def _fresh_memory(self, state) -> _Memory:
+    def _fresh_memory(self, state, batch_size: int) -> _Memory:
         n_experts = len(self.experts) + self.uniform
-        return _Memory(arms=state.unlabelled.copy(), bandit=Exp4P(n_experts, self.horizon, self.delta, self.pmin))
+        arms = state.unlabelled.copy()
+        bandit = Exp4P(n_experts, self.horizon_for(state, batch_size, len(arms)), self.delta, self.pmin)
+        return _Memory(arms=arms, bandit=bandit)
+
+    def horizon_for(self, state, batch_size: int, n_arms: int) -> int:
+        """T: the ``horizon`` parameter, else the labels the run has left to query (see the module docstring)."""
+        if self.horizon is not None:
+            return self.horizon
+        if state.budget is None:
+            return n_arms
+        return max(1, min((int(state.budget) - int(state.cycle)) * int(batch_size), n_arms))
 
     def _advice(self, state, arms: np.ndarray, k: int, rng) -> np.ndarray:
         """(N, n_arms): each expert's batch of k as 1/k on its points; the uniform expert's 1/n_arms."""

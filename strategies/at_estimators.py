@@ -1,4 +1,4 @@
-"""Risk estimators for active testing: the registered names over ``albench.active_testing.sequential``.
+"""Risk estimators for active testing: the registered names over ``albench.finite_population``.
 
 Each wrapper reads what it needs from a ``Trace`` (losses in draw order, their
 q, the pool size N, the surrogate's expected losses) and calls one plain array
@@ -9,7 +9,7 @@ The estimate after every prefix m = 1..M is ``Estimate.curve`` (see
 
 from __future__ import annotations
 
-from albench.active_testing import sequential as fp
+from albench import finite_population as fp
 from albench.active_testing.estimators import Estimate, Trace, register
 from albench.finite_population import lure_weights  # noqa: F401  (re-exported for callers)
 

@@ -7,6 +7,7 @@ estimators is proportional to the true loss; the proposals approximate it.
 """
 
 import numpy as np
+from scipy.special import xlogy
 
 from albench.active_testing.losses import entropy, expected_abs_difference, loss_per_label
 from albench.active_testing.proposals import Proposal, ProposalError, register
@@ -47,16 +48,20 @@ class Entropy(Proposal):
 
 @register("xwed", "surrogate members' disagreement weighted by the model's loss, for ASE (Kossen et al. 2022)")
 class XWED(Proposal):
-    """Cross-entropy weighted expected disagreement: E_k sum_y |pi_k(y|x) - pi(y|x)| L(f(x), y).
+    """Cross-entropy weighted expected disagreement: E_k sum_y w(y) pi_k(y|x) log(pi_k(y|x) / pi(y|x)).
 
-    pi_k are the surrogate's members (``bootstrap``), pi their mean, L(f(x), y)
-    the model's loss if the label were y (cross-entropy: -log f(y|x)). It
-    labels where the surrogate is unsure about a label that would cost the
-    model much: where ASE's interpolation of the loss is least reliable
-    (Kossen et al., "Active Surrogate Estimators", NeurIPS 2022). This is our
-    reading of the acquisition's name and description, not a port of the
-    authors' code. A surrogate with one member has no disagreement: every
-    score is 0 and q is uniform.
+    pi_k are the surrogate's members (``bootstrap``), pi their mean and
+    w(y) = L(f(x), y) the model's loss if the label were y (cross-entropy:
+    -log f(y|x)): the expected KL divergence of each member from the mean,
+    label by label, weighted by what the label would cost the model; equally,
+    the w-weighted entropy of pi minus the members' mean w-weighted entropy (a
+    loss-weighted BALD). It labels where the surrogate is unsure about a label
+    that would cost the model much, where ASE's interpolation of the loss is
+    least reliable (Kossen et al., "Active Surrogate Estimators", NeurIPS
+    2022; in the authors' code, ``SelfSurrogateAcquisitionSurrogateWeightedBALD2``).
+    Unlike the authors, who label its argmax, albench samples from it through
+    the safeguard. Every term is >= 0 (x log x is convex); a surrogate with
+    one member has no disagreement: every score is 0 and q is uniform.
     """
 
     def scores(self, state):
@@ -64,8 +69,10 @@ class XWED(Proposal):
             members = state.surrogate_members
             if members is None:
                 members = state.surrogate_proba[None]
-            gap = np.abs(members - state.surrogate_proba[None]).mean(axis=0)
-            state.cache["xwed"] = (gap * loss_per_label(state.model_proba, state.loss)).sum(axis=1)
+            mean = members.mean(axis=0)
+            spread = xlogy(members, members).mean(axis=0) - xlogy(mean, mean)  # E_k pi_k log pi_k - pi log pi
+            weighted = (np.maximum(spread, 0.0) * loss_per_label(state.model_proba, state.loss)).sum(axis=1)
+            state.cache["xwed"] = weighted
         return state.cache["xwed"][state.unlabelled]
 
 
@@ -77,6 +84,8 @@ class LossDifference(Proposal):
     |L_f - L_g| (the target is the mean of the differences): points where both
     models lose the same tell nothing about which is better.
     """
+
+    needs_rival = True
 
     def scores(self, state):
         if state.rival_proba is None:

@@ -21,7 +21,7 @@ samples p_k of the predictive distribution:
 
 ``auto`` takes the first that the model offers, in that order. The batch is
 the top k scores; BatchBALD (Kirsch et al. 2019), which scores the batch
-jointly, is not implemented.
+jointly, is ``batchbald`` (``batchbald.py``).
 """
 
 from __future__ import annotations

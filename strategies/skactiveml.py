@@ -105,7 +105,7 @@ ENTRIES: dict[str, Entry] = {
 
 # the native strategy each one implements too: implementation twins (``albench analyze``)
 FAMILIES = {"random": "random", "least_confident": "least_confident", "margin": "margin", "entropy": "entropy",
-            "qbc_kl": "kl_divergence", "qbc_vote_entropy": "vote_entropy", "bald": "bald", "core_set": "coreset",
+            "qbc_kl": "kl_divergence", "qbc_vote_entropy": "vote_entropy", "bald": "bald", "batch_bald": "batchbald", "core_set": "coreset",
             "badge": "badge", "typiclust": "typiclust", "prob_cover": "probcover", "eer": "expected_error_reduction"}
 
 

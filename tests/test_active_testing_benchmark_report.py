@@ -27,3 +27,24 @@ def test_the_benchmark_report_prints_every_section_per_varying_key(tmp_path, cap
     for model, rival in (("logreg", "gnb"), ("gnb", "logreg")):
         for weight in ("0.02", "0.1"):
             assert f"model {model}, safeguard_weight {weight}, rival {rival}: mean (median)" in out
+
+
+def test_the_optional_stopping_table_counts_runs_whose_bounds_ever_exclude_the_risk(tmp_path):
+    grid = grid_from_dict({"name": "at-cs", "kind": "at", "params": {
+        "dataset": "breast_cancer", "model": "logreg", "train_size": 40, "pool_size": 60, "loss": "zero_one",
+        "proposal": ["uniform", "surrogate_loss"], "budget": 15, "seed": [0, 1, 2, 3]}})
+    store = Store(tmp_path / "at")
+    assert run_grid(grid, store).failed == 0
+    runs, curves = store.read("runs"), store.read("curves")
+    table = active_testing_report.sequence_table(str(tmp_path / "at"), runs, ["dataset", "loss", "surrogate",
+                                                                              "proposal", "estimator"], 0.95)
+    lure = curves[curves["estimator"] == "lure"].merge(runs[["run_id", "proposal"]], on="run_id")
+    for proposal, group in lure.groupby("proposal"):  # the table's shares, recounted from the curve rows
+        out = (group["cs_low"] > group["true_risk"]) | (group["cs_high"] < group["true_risk"])
+        t_out = (group["m"] > 1) & ~group["covered"].astype("boolean").fillna(True)
+        cs_share = out.groupby(group["run_id"]).any().mean()
+        t_share = t_out.groupby(group["run_id"]).any().mean()
+        row = next(line for line in table.splitlines() if f"| {proposal} " in line)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert [float(c) for c in cells[-4:-1]] == [4, round(cs_share, 3), round(t_share, 3)], row
+    assert "EVER exclude the true risk" in table

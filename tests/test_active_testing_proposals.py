@@ -135,6 +135,19 @@ def test_expected_loss_under_the_true_labels_is_the_loss():
         np.testing.assert_allclose(expected_loss(proba, np.eye(4)[y], loss), pointwise_loss(proba, y, loss))
 
 
+def test_xwed_on_a_hand_computed_case():
+    """Two members (0.9, 0.1) and (0.5, 0.5), mean (0.7, 0.3); the model predicts (0.8, 0.2).
+    Per label, E_k pi_k log(pi_k / pi): y=0: (0.9 ln(9/7) + 0.5 ln(5/7)) / 2 = 0.0289734;
+    y=1: (0.1 ln(1/3) + 0.5 ln(5/3)) / 2 = 0.0727758. Cross-entropy weights -ln 0.8 = 0.2231436 and
+    -ln 0.2 = 1.6094379: 0.0064653 + 0.1171281 = 0.1235934. Zero-one weights (0, 1): 0.0727758."""
+    members = np.array([[[0.9, 0.1]], [[0.5, 0.5]]])
+    model = np.array([[0.8, 0.2]])
+    for loss, expected in (("cross_entropy", 0.1235934), ("zero_one", 0.0727758)):
+        state = ProposalState.build(model, members.mean(axis=0), np.zeros(1, dtype=bool), loss, np.zeros(1),
+                                    surrogate_members=members)
+        assert create_proposal("xwed").scores(state)[0] == pytest.approx(expected, rel=1e-6)
+
+
 def test_new_proposals_match_their_definitions():
     gen = np.random.default_rng(4)
     model, rival = gen.dirichlet(np.ones(3), size=6), gen.dirichlet(np.ones(3), size=6)
@@ -148,7 +161,8 @@ def test_new_proposals_match_their_definitions():
         for i in rest:  # loops over points and labels, against the vectorised scores
             costs = [pointwise_loss(model[[i]], np.array([y]), loss)[0] for y in range(3)]
             rival_costs = [pointwise_loss(rival[[i]], np.array([y]), loss)[0] for y in range(3)]
-            xwed = np.mean([sum(abs(members[k, i, y] - mean[i, y]) * costs[y] for y in range(3)) for k in range(4)])
+            xwed = np.mean([sum(costs[y] * members[k, i, y] * np.log(members[k, i, y] / mean[i, y]) for y in range(3))
+                            for k in range(4)])  # the expected weighted KL form; the code uses the entropy form
             gap = sum(mean[i, y] * abs(costs[y] - rival_costs[y]) for y in range(3))
             j = list(rest).index(i)
             assert create_proposal("xwed").scores(state)[j] == pytest.approx(xwed)

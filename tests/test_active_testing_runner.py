@@ -1,5 +1,7 @@
 """The ``at`` grid kind: validation, the runner's rows, and a grid through the executor and store."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -145,7 +147,7 @@ def _all_losses(model, pool_size=80, seed=0, loss="cross_entropy"):
 
 
 def test_a_rival_shares_the_draws_and_every_difference_is_estimated_from_them():
-    from albench.active_testing import sequential as fp
+    from albench import finite_population as fp
 
     model_losses, model_risk = _all_losses("logreg")
     rival_losses, rival_risk = _all_losses("gnb")
@@ -169,10 +171,22 @@ def test_a_rival_shares_the_draws_and_every_difference_is_estimated_from_them():
         assert np.isfinite([r["difference_estimate"] for r in rows]).all()
 
 
-def test_loss_difference_without_a_rival_is_an_error_row(tmp_path):
-    store = Store(tmp_path / "at")
-    assert run_grid(at_grid(proposal="loss_difference"), store).failed == 1
-    assert "needs a rival model" in store.read("runs")["error"].iloc[0]
+def test_loss_difference_without_a_rival_is_refused_at_grid_load_unless_excluded():
+    with pytest.raises(GridError, match=r"params.proposal: 'loss_difference' needs a rival model.*rival is null"):
+        at_grid(proposal="loss_difference")
+    with pytest.raises(GridError, match="needs a rival model"):  # one of the two rivals is null
+        at_grid(proposal=["uniform", "loss_difference"], rival=[None, "gnb"])
+    excluded = grid_from_dict({"name": "at-test", "kind": "at",
+                               "exclude": [{"proposal": "loss_difference", "rival": None}],
+                               "params": {"dataset": "breast_cancer", "model": "logreg", "rival": [None, "gnb"],
+                                          "proposal": ["uniform", "loss_difference"]}})
+    assert len(excluded) == 3
+    assert len(at_grid(proposal="loss_difference", rival="gnb")) == 1
+    spec = one_spec(proposal="uniform")
+    without_rival = dataclasses.replace(spec, params={**spec.params, "proposal": {"name": "loss_difference",
+                                                                                  "params": {}}})
+    with pytest.raises(ValueError, match="needs a rival model"):  # run() called directly, without a grid
+        run(without_rival)
 
 
 def test_draw_seed_repeats_the_draws_on_one_pool_and_model():
@@ -187,3 +201,34 @@ def test_xwed_with_a_bootstrap_surrogate_gives_a_non_uniform_q():
                           safeguard_weight=0.1))
     assert result.summary["min_q"] > 0
     assert result.summary["max_weight"] > 1.0  # q is not uniform: some drawn point is under-sampled
+
+
+def test_the_stored_draws_recompute_every_lure_estimate(tmp_path):
+    """From a run's stored (drawn, drawn_q, drawn_loss) lists alone, LURE by its paper formula (Farquhar et al.
+    2021, eq. 3, written out here) gives the stored estimate to 1e-12; the losses are the pool's at those indices."""
+    store = Store(tmp_path / "at")
+    grid = at_grid(proposal=["surrogate_loss", "entropy"], loss="zero_one", seed=[0, 1], budget=15, pool_size=80,
+                   rival=[None, "gnb"])
+    assert run_grid(grid, store).failed == 0
+    runs = store.read("runs")
+    assert len(runs) == 8
+    for _, row in runs.iterrows():
+        pool_losses, _ = _all_losses("logreg", 80, row["seed"], "zero_one")
+        drawn, q, loss = (np.asarray(row[c]) for c in ("drawn", "drawn_q", "drawn_loss"))
+        assert len(set(drawn.tolist())) == 15 and np.array_equal(loss, pool_losses[drawn])
+        n, big_m = int(row["n_pool"]), len(q)
+        lure = sum((1 + (n - big_m) / (n - m) * (1 / ((n - m + 1) * q[m - 1]) - 1)) * loss[m - 1]
+                   for m in range(1, big_m + 1)) / big_m
+        assert lure == pytest.approx(row["lure_estimate"], abs=1e-12, rel=0)
+        if isinstance(row["rival"], str):
+            rival_losses, _ = _all_losses("gnb", 80, row["seed"], "zero_one")
+            assert np.array_equal(np.asarray(row["drawn_rival_loss"]), rival_losses[drawn])
+        assert 0 <= row["cs_low"] <= row["true_risk"] <= row["cs_high"] <= 1  # for these seeds; valid w.p. 0.95
+    curves = store.read("curves")
+    assert curves[["cs_low", "cs_high"]].notna().all().all()
+    assert (curves.groupby(["run_id", "m"])["cs_low"].nunique() == 1).all()  # one sequence per step
+
+
+def test_an_unbounded_loss_has_no_confidence_sequence():
+    result = run(one_spec(loss="cross_entropy"))
+    assert result.summary["cs_low"] is None and all(r["cs_high"] is None for r in result.curves)

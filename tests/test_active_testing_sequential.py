@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from albench.active_testing import sequential as fp
+from albench import finite_population as fp
 from albench.active_testing.proposals import distribution
 from albench.active_testing.sampling import acquire
 

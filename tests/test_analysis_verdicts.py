@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 import albench.results
 from albench.cli import app
-from albench.analysis.effects import effect_sizes, signed_rank, verdict
+from albench.analysis.effects import compare_pair, effect_sizes, sentence, signed_rank, verdict
 from albench.analysis.frame import prepare
 from albench.analysis.influence import gain_importance, importances
 from albench.analysis.leaderboard import compare
@@ -235,3 +235,14 @@ def test_every_figure_is_identical_under_a_shuffled_part_order(tmp_path, flip):
     assert "within 20 blocks (dataset x learner x batch_size)" in text
     assert "the Nemenyi test can separate methods whose mean ranks differ by more than" in text
     assert "learner flips the ranking: a vs b, tau = -1.00" in text and "fANOVA gain" in text
+
+
+def test_a_verdict_whose_mean_disagrees_with_the_signed_rank_test_says_why():
+    # 18 blocks slightly better (+0.02), 2 blocks far worse (-0.5): most blocks win, the mean loses
+    diff = np.array([0.02] * 18 + [-0.5] * 2)
+    row = {"method": "m", "reference": "random", **compare_pair(diff, 0.01, 200, 0.95, 0)}
+    text = sentence(row, "auc_accuracy")
+    assert row["effect"] < 0 and row["p_better"] > row["p_worse"]
+    assert "beats random: mean difference -0.032" in text and "pull the mean the other way" in text
+    agreeing = sentence({**row, **{"effect": 0.02}}, "auc_accuracy")
+    assert "pull the mean" not in agreeing

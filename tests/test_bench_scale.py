@@ -107,3 +107,18 @@ def test_many_values_grid_has_one_axis_of_100_seeds(tmp_path):
     g = load_grid(grid)
     assert len(g) == 800 and len(g.axes["seed"]) == 100 and len(g.axes["strategy"]) == 8
     assert pending(g, Store(tmp_path / "m"))[1] == 800
+
+
+def test_compact_step_measures_a_copy_and_leaves_the_cached_store_as_it_was(tmp_path):
+    out = bench_scale.compact_figures(500, cache=tmp_path)
+    assert (out["parts_before"], out["parts_after"]) == (500 // bench_scale.COMPACT_RUNS_PER_PART, 1)
+    steps = ("pending_before", "query_before", "compact", "pending_after", "query_after")
+    assert [out[s]["status"] for s in steps] == ["ok"] * 5  # pending exits 1 if it finds a run left
+    cached = Store(tmp_path / f"500-parts{bench_scale.COMPACT_RUNS_PER_PART}-v{bench_scale.STORE_VERSION}")
+    assert len(cached.parts("runs")) == 100 and len(cached.read("runs")) == 500
+
+
+def test_stored_ids_step_finds_every_id_both_ways():
+    out = bench_scale.stored_ids_figures(20_000)
+    assert out["python_set"]["found_all"] and out["run_ids"]["found_all"]
+    assert out["run_ids"]["mib"] < out["python_set"]["mib"]  # 8 bytes an id against a str and a set slot

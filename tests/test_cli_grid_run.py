@@ -56,3 +56,41 @@ def test_analyze_on_a_budgeted_folder_gives_the_full_grid_estimate(write_grid, t
     assert json.dumps(estimate)  # present and plain JSON
     proc = _albench("analyze", out, "--resamples", "20")
     assert "full-grid estimate of mean auc_accuracy" in proc.stdout, proc.stdout[-2000:]
+
+
+def test_the_closing_leaderboard_reads_only_its_columns_and_equals_the_full_read(write_grid, tmp_path):
+    import pandas as pd
+
+    from albench.analysis.leaderboard import leaderboard
+    from albench.cli.grid import leaderboard_columns
+
+    grid = load_grid(write_grid(small_al_grid(params={
+        "dataset": ["iris", "wine"], "learner": ["logreg", "knn"], "strategy": ["random", "margin", "oracle"],
+        "budget": 2, "seed": 0})))
+    store = Store(tmp_path / "out")
+    run_grid(grid, store)
+    everything = store.read("runs")
+    pruned = store.read("runs", leaderboard_columns(grid, store))
+    assert len(pruned.columns) < len(everything.columns) / 2
+    assert {"total_s", "error", "final_accuracy"} & set(everything.columns) - set(pruned.columns)
+    assert "oracle" not in set(leaderboard(pruned)["strategy"])  # the oracle baseline is still recognised
+    pd.testing.assert_frame_equal(leaderboard(pruned), leaderboard(everything))
+
+
+def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the_full_read(write_grid, tmp_path):
+    import pandas as pd
+
+    from albench.active_testing.report import final_errors, reliability_warnings
+    from albench.cli.grid import leaderboard_columns
+
+    grid = load_grid(write_grid({"name": "at-small", "kind": "at", "params": {
+        "dataset": "iris", "model": "logreg", "train_size": 30, "proposal": ["uniform", "surrogate_loss"],
+        "safeguard_weight": [0.01, 0.5], "budget": 8, "seed": {"range": [0, 2]}}}))
+    store = Store(tmp_path / "out")
+    run_grid(grid, store)
+    everything = store.read("runs")
+    pruned = store.read("runs", leaderboard_columns(grid, store))
+    assert len(pruned.columns) < len(everything.columns)
+    assert {"lure_estimate", "total_s"} <= set(everything.columns) - set(pruned.columns)
+    pd.testing.assert_frame_equal(final_errors(pruned), final_errors(everything))
+    assert reliability_warnings(pruned) == reliability_warnings(everything) != []

@@ -156,11 +156,12 @@ def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_r
                            plugin=True)
     out, total, log = tmp_path / "out", 80, tmp_path / "client.log"
     command = [ALBENCH, "grid", "run", str(grid_path), "--workers", "2", "--out", str(out), "-q"]
+    env = {**os.environ, "ALBENCH_PART_RUNS": "10"}  # parts are written by size: small ones, to see one mid-grid
 
     def launch() -> subprocess.Popen:
         # its own process group, as a shell job: Ctrl-C in a terminal reaches the client and its workers
         with open(log, "w") as f:
-            return subprocess.Popen(command, stdout=f, stderr=f, start_new_session=True)
+            return subprocess.Popen(command, stdout=f, stderr=f, start_new_session=True, env=env)
 
     # 1. Ctrl-C once runs are under way: a short message, exit status 130, the finished runs stored
     first = launch()
@@ -179,7 +180,7 @@ def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_r
     after_ctrl_c = Store(out).finished()
     assert len(after_ctrl_c) < total
 
-    # 2. kill -9 once a batch of this second attempt is written (every 10 s): nothing is flushed
+    # 2. kill -9 once a batch of this second attempt is written (every 10 runs): nothing is flushed
     parts_before = _parts(out)
     second = launch()
     try:

@@ -185,3 +185,32 @@ def test_normal_interval_and_contrasts():
     assert fp.contrast_variances(c)[0, 1] == pytest.approx(2.0)
     with pytest.raises(ValueError, match="level"):
         fp.normal_interval(np.zeros(1), np.ones(1), 1.5)
+
+
+def test_every_prefix_equals_the_final_value_functions_on_that_prefix():
+    """One implementation per estimator: after m draws, the per-prefix curves and standard errors of
+    ``pure``, ``difference_pure`` and ``lure`` are the final-value functions (Des Raj's terms, the martingale
+    variance, LURE's weights) applied to the first m draws alone, for every m, over a batch of runs."""
+    rng = np.random.default_rng(12)
+    n, big_m = 15, 9
+    values, q = rng.gamma(0.7, 1.5, size=(3, big_m)), rng.uniform(0.02, 0.3, size=(3, big_m))
+    g, total, rest = rng.uniform(0, 2, size=(3, big_m)), rng.uniform(10, 20, size=3), rng.uniform(5, 15, (3, big_m))
+    before = np.concatenate([total[:, None], rest[:, :-1]], axis=1)
+    pure, lure = fp.pure(values, q, n), fp.lure(values, q, n)
+    diff = fp.difference_pure(values, q, n, g, total, rest)
+    for m in range(1, big_m + 1):
+        plain = fp.des_raj_terms(values[:, :m], q[:, :m]) / n
+        with_g = fp.des_raj_terms(values[:, :m], q[:, :m], g[:, :m], before[:, :m]) / n
+        np.testing.assert_allclose(pure.curve[:, m - 1], plain.mean(axis=1), rtol=1e-13)
+        np.testing.assert_allclose(diff.curve[:, m - 1], with_g.mean(axis=1), rtol=1e-13)
+        weighted = fp.lure_weights(q[:, :m], n) * values[:, :m]
+        np.testing.assert_allclose(lure.curve[:, m - 1], weighted.mean(axis=1), rtol=1e-12)
+        if m >= 2:
+            np.testing.assert_allclose(pure.std_error[:, m - 1] ** 2, fp.martingale_variance(plain), rtol=1e-10)
+            np.testing.assert_allclose(diff.std_error[:, m - 1] ** 2, fp.martingale_variance(with_g), rtol=1e-10)
+            np.testing.assert_allclose(lure.std_error[:, m - 1] ** 2,
+                                       (1 - m / n) * weighted.var(axis=1, ddof=1) / m, rtol=1e-10)
+        else:
+            assert np.isnan(fp.martingale_variance(plain)).all() and np.isnan(pure.std_error[:, 0]).all()
+    np.testing.assert_array_equal(lure.weights, fp.lure_weights(q, n))  # the final estimate's own weights
+    np.testing.assert_array_equal(fp.importance_ratios(q[0], n), 1 / ((n - np.arange(big_m)) * q[0]))

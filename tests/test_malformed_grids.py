@@ -180,6 +180,9 @@ CASES = [
          '{path}: params.test_fraction: bad value 1.5: Input should be less than 1'),
     Case('empty-axis', GOOD.replace('strategy: random', 'strategy: []'),
          '{path}: params.strategy: an empty list gives no runs'),
+    Case('at-rival-missing', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, proposal: [uniform, loss_difference]}\n',
+         "{path}: params.proposal: 'loss_difference' needs a rival model, but params.rival is null in some of its "
+         "runs; set params.rival or exclude {{proposal: loss_difference, rival: null}}"),
     Case('params-not-a-mapping', 'name: ok\nkind: al\nparams: [iris]\n',
          '{path}: params: expected a mapping of hyperparameter -> value(s)'),
     # misused `grid run` options (checked before any run)

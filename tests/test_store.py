@@ -40,7 +40,7 @@ def test_a_crash_mid_write_leaves_no_readable_half_file(tmp_path, monkeypatch):
     s = Store(tmp_path)
     s.write([{"run_id": "a", "status": "ok"}], [{"run_id": "a", "cycle": 0}])
 
-    def crash(table, where):
+    def crash(table, where, **kwargs):
         where.write_bytes(b"PAR1 half a file")
         raise OSError("disk gone")
 
@@ -164,13 +164,13 @@ def test_reading_only_run_id_and_status_reads_only_those_columns(tmp_path, monke
     s = Store(tmp_path)
     s.write([{"run_id": "a", "status": "ok", "big": "x" * 1000}], [])
     asked = []
-    real = store_mod.pq.read_table
 
-    def spy(path, columns=None, **kw):
-        asked.append(columns)
-        return real(path, columns=columns, **kw)
+    class Spy(pq.ParquetFile):
+        def read(self, columns=None, **kw):
+            asked.append(columns)
+            return super().read(columns=columns, **kw)
 
-    monkeypatch.setattr(store_mod.pq, "read_table", spy)
+    monkeypatch.setattr(store_mod.pq, "ParquetFile", Spy)
     assert s.finished() == {"a"}
     assert asked == [["run_id", "status"]]
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from albench.store import _write_atomic, read_parts
+from albench.store import read_parts, write_atomic
 
 TABLE = "design"
 BLOCKS = "blocks.parquet"
@@ -60,14 +60,14 @@ def round_rows(round_index: int, rnd, population, metric: str, seed: int) -> lis
 def write_round(root: str | Path, rows: list[dict]) -> None:
     folder = Path(root) / TABLE
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(pa.Table.from_pylist(rows), folder / f"part-{uuid.uuid4().hex}.parquet")
+    write_atomic(pa.Table.from_pylist(rows), folder / f"part-{uuid.uuid4().hex}.parquet")
 
 
 def write_blocks(root: str | Path, grid_table: pd.DataFrame) -> None:
     """Store the grid's runs (``population.grid_frame``) once, atomically."""
     folder = Path(root) / TABLE
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomic(pa.Table.from_pandas(grid_table, preserve_index=False), folder / BLOCKS)
+    write_atomic(pa.Table.from_pandas(grid_table, preserve_index=False), folder / BLOCKS)
 
 
 def read_blocks(root: str | Path) -> pd.DataFrame | None:

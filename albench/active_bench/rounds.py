@@ -16,6 +16,8 @@ soon as the leaderboard is settled.
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +62,35 @@ def next_round(population: Population, values: np.ndarray, costs: np.ndarray | N
     rnd = design.draw(population, sampled, n_round, scores, rng, options.safeguard_weight,
                       predictions if sampled.any() else None)
     return rnd, predictions
+
+
+TIME_UNITS = {"s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "d": 86400}
+TIME_BUDGET = re.compile(r"(\d+(?:\.\d+)?)\s*(" + "|".join(sorted(TIME_UNITS, key=len, reverse=True)) + r")")
+
+
+def parse_seconds(text: str) -> float | None:
+    """Seconds of a CPU-time budget such as ``2h``, ``30min``, ``90s`` or ``1.5d``; None for other text."""
+    match = TIME_BUDGET.fullmatch(str(text).strip().lower())
+    return float(match.group(1)) * TIME_UNITS[match.group(2)] if match else None
+
+
+def blocks_for_seconds(costs: np.ndarray, sampled: np.ndarray, seconds: float) -> int:
+    """Blocks in all that a budget of ``seconds`` of run time buys, given the blocks ``sampled`` so far.
+
+    ``costs`` (B,) are the measured seconds of each block's stored runs
+    (``Population.costs``; NaN where none is stored). What the sampled blocks
+    cost is spent; the rest buys blocks at the mean measured cost of a
+    sampled block (the blocks still to draw are not measured yet). The
+    answer is never below the blocks already sampled.
+    """
+    measured = sampled & np.isfinite(costs)
+    if not measured.any():
+        raise ValueError("a CPU-time budget needs the measured time of some runs of this grid in this results "
+                         "folder: spend a share first (e.g. --budget 5%), then a time budget continues from it")
+    spent = float(costs[measured].sum()) * sampled.sum() / measured.sum()  # unmeasured sampled blocks at the mean
+    per_block = float(costs[measured].mean())
+    extra = math.floor(max(seconds - spent, 0.0) / per_block + 1e-9) if per_block > 0 else len(costs)
+    return int(min(len(costs), sampled.sum() + extra))
 
 
 def round_rng(seed: int, round_index: int) -> np.random.Generator:

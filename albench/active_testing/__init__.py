@@ -20,14 +20,15 @@ Modules, one job each:
 - ``losses``: per-point losses and their expectation under a predictive distribution.
 - ``proposals``: the proposal contract, its registry, the safeguard turning scores into q.
 - ``sampling``: the sequential draw without replacement.
-- ``sequential``: the estimators' mathematics as plain array functions (every prefix m, batch axes,
-  standard errors and intervals), on the primitives of ``albench.finite_population``.
 - ``estimators``: the estimator contract (a ``Trace`` in, an ``Estimate`` out) and registry.
 - ``surrogates``: the surrogate model (the model itself, a learner, a bootstrap ensemble).
 - ``runner``: ``run(spec) -> RunResult`` for the executor.
 - ``report``: tables from stored runs, grouped by every varying hyperparameter (errors,
   coverage, labelling efficiency, model-selection accuracy, reliability warnings).
 
+The estimators' mathematics (every prefix m, batch axes, standard errors,
+intervals, the anytime-valid confidence sequence) is the finite-population
+library ``albench.finite_population``, shared with active benchmarking.
 The implementations live with the other plug-ins: ``strategies/at_proposals.py``
 and ``strategies/at_estimators.py``.
 """

@@ -15,7 +15,7 @@ An estimator is a pure, vectorised function ``f(trace) -> Estimate``:
 Every registered estimator is computed in every ``at`` run. Implementations
 live in ``strategies/at_estimators.py`` (``@register("name", "description")``)
 as thin wrappers of the plain array functions of
-``albench.active_testing.sequential``; the registry loads the
+``albench.finite_population``; the registry loads the
 strategy plug-ins on first use.
 """
 
@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from albench.active_testing.sequential import Estimate
+from albench.finite_population import Estimate
 from albench.registry import Registry
 
 __all__ = ["Estimate", "Estimator", "Trace", "estimate_all", "register", "registry"]

@@ -9,6 +9,9 @@ Contract (every proposal):
   p = scores / sum(scores) (uniform when every score is 0); Kossen et al.
   (ICML 2021) take scores = the expected loss, the optimal q being proportional
   to the true loss.
+- ``needs_rival = True`` (class attribute) for a proposal that reads
+  ``state.rival_proba``: a grid that would run it without a ``rival`` is
+  refused when it is read (``albench.kinds``), not at run time.
 
 The safeguard is applied here, not by each proposal, so no proposal (plug-ins
 included) can give an unlabelled point q = 0, and importance weights stay finite:
@@ -16,6 +19,9 @@ included) can give an unlabelled point q = 0, and importance weights stay finite
 - ``mixture`` (defensive mixture, Hesterberg 1995): q = (1 - a) p + a / n,
   so q >= a / n;
 - ``clip`` (uniform clip): q = max(p, c / n), renormalised, so q >= c / (n (1 + c)).
+
+Either way the importance ratio 1 / (n q) is bounded (``max_importance_ratio``),
+which the anytime-valid confidence sequence relies on.
 
 Implementations live in ``strategies/at_proposals.py`` and register with
 ``@register("name", "description")``; the registry loads the strategy
@@ -70,8 +76,26 @@ class ProposalState:
         return np.flatnonzero(~self.labelled)
 
 
+def max_importance_ratio(safeguard: str, weight: float) -> float:
+    """The largest importance ratio 1 / (n q(i)) that ``distribution`` can give any of n points.
+
+    Mixture: q >= weight / n, so 1/weight. Clip: q = max(p, weight/n) / Z with
+    Z <= 1 + weight, so (1 + weight) / weight. What an anytime-valid bound
+    needs to know before each draw.
+    """
+    if not 0.0 < weight <= 1.0:
+        raise ValueError(f"safeguard weight {weight} must be in (0, 1] to bound the importance ratios")
+    if safeguard == "mixture":
+        return 1.0 / weight
+    if safeguard == "clip":
+        return (1.0 + weight) / weight
+    raise ValueError(f"unknown safeguard '{safeguard}'; allowed: {', '.join(SAFEGUARDS)}")
+
+
 class Proposal:
     """Base class; see the module docstring for the contract."""
+
+    needs_rival = False  # True: scores need ``state.rival_proba``, so a grid without ``rival`` is refused at load
 
     def __init__(self, **params):
         self.params = params

@@ -24,15 +24,25 @@ Rows: one summary (the true risk; per estimator ``<estimator>_estimate``,
 ``_squared_error`` and ``_ci_low``/``_ci_high``, the interval of the final
 estimate at level ``confidence``; ``max_weight`` and ``ess``, the largest
 importance ratio 1/((N - m + 1) q_m) and Kish's effective sample size of the
-ratios; sizes, timings) and one curve row per step and estimator: m,
-estimator, estimate, true_risk, squared_error, q (of the m-th chosen point),
-weight (its weight in the final estimate; null where the estimator has none),
-observed_loss, pool_index (the point drawn), ci_low, ci_high and covered
-(null where the estimator has no interval, e.g. ASE, and at m = 1).
+ratios; the draws as list columns in draw order, ``drawn`` (pool indices),
+``drawn_q`` (the q of each) and ``drawn_loss`` (its loss), from which every
+estimate that needs no surrogate can be recomputed; ``cs_low``/``cs_high``,
+the final anytime-valid confidence sequence; sizes, timings) and one curve
+row per step and estimator: m, estimator, estimate, true_risk, squared_error,
+q (of the m-th chosen point), weight (its weight in the final estimate; null
+where the estimator has none), observed_loss, pool_index (the point drawn),
+ci_low, ci_high and covered (null where the estimator has no interval, e.g.
+ASE, and at m = 1), cs_low and cs_high.
+
+For a bounded loss (zero-one) the run also reports a confidence sequence at
+level ``confidence`` (``albench.finite_population.confidence_sequence``):
+bounds that hold at every step m simultaneously, so they stay valid if one
+stops labelling whenever the estimate looks good enough. They do not depend
+on the estimator (the same on each step's rows); null for an unbounded loss.
 
 With a ``rival`` (a second model under test), the same draws also estimate
 R_model - R_rival with every estimator (their mathematics is linear in the
-losses): summary ``rival_true_risk``, ``true_difference`` and
+losses): summary ``rival_true_risk``, ``true_difference``, ``drawn_rival_loss`` and
 ``<estimator>_difference_estimate``; curve columns ``difference_estimate``,
 ``true_difference``, ``difference_ci_low``/``_high``.
 """
@@ -48,11 +58,11 @@ from sklearn.model_selection import train_test_split
 
 from albench import datasets, deadline
 from albench.active_testing.estimators import Trace, estimate_all
-from albench.active_testing.sequential import effective_sample_size, importance_ratios, interval
 from albench.active_testing.losses import expected_loss, pointwise_loss
 from albench.active_testing.proposals import ProposalState, create_proposal
 from albench.active_testing.sampling import acquire
 from albench.active_testing.surrogates import Surrogate
+from albench.finite_population import betting_confidence_sequence, effective_sample_size, importance_ratios, interval
 from albench.kinds import RunResult
 from albench.learners import AlignedClassifier, make_learner
 from albench.seeding import int_seed, rng
@@ -146,6 +156,9 @@ def _difference(a: Trace, b: Trace) -> Trace:
                  a.surrogate_first_drawn - b.surrogate_first_drawn)
 
 
+BOUNDED_LOSSES = ("zero_one",)  # losses in [0, 1]: they get the anytime-valid confidence sequence
+
+
 def _null_nan(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
@@ -208,10 +221,15 @@ def run(spec: RunSpec) -> RunResult:
         for track in tracks:
             track.rest[step - 1] = track.expected[~labelled].sum()
 
+    max_ratio = np.empty(budget)  # the largest importance ratio of each step's q, known before its draw
+
+    def on_distribution(step: int, dist: np.ndarray) -> None:
+        max_ratio[step - 1] = 1.0 / (len(dist) * dist.min())
+
     t0 = time.perf_counter()
     fit_before = surrogate_fit_s
     chosen, q = acquire(scores_of, n_pool, budget, rng("at-acquire", spec.kind, p), p["safeguard"],
-                        p["safeguard_weight"], after_label)
+                        p["safeguard_weight"], after_label, on_distribution)
     acquire_s = time.perf_counter() - t0 - (surrogate_fit_s - fit_before)
 
     t0 = time.perf_counter()
@@ -219,6 +237,8 @@ def run(spec: RunSpec) -> RunResult:
     trace = tracks[0].trace(n_pool, chosen, observed, q)
     estimates = estimate_all(trace)
     intervals = {name: interval(est, level) for name, est in estimates.items()}
+    sequence = (betting_confidence_sequence(observed, q, n_pool, max_ratio, alpha=1 - level, lattice=True)
+                if loss in BOUNDED_LOSSES else None)
     if rival_proba is not None:
         rival_losses = pointwise_loss(rival_proba, y_pool, loss)
         true_difference = true_risk - float(rival_losses.mean())
@@ -237,6 +257,8 @@ def run(spec: RunSpec) -> RunResult:
                 "weight": None if est.weights is None else float(est.weights[step]),
                 "observed_loss": float(observed[step]), "pool_index": int(chosen[step]),
                 "ci_low": low, "ci_high": high, "covered": None if low is None else bool(low <= true_risk <= high),
+                "cs_low": None if sequence is None else _null_nan(sequence[0][step]),
+                "cs_high": None if sequence is None else _null_nan(sequence[1][step]),
             }
             if rival_proba is not None:
                 gap_low, gap_high = (_null_nan(b[step]) for b in gap_intervals[name])
@@ -250,6 +272,12 @@ def run(spec: RunSpec) -> RunResult:
         summary[f"{name}_squared_error"] = (final - true_risk) ** 2
         low, high = (_null_nan(b[-1]) for b in intervals[name])
         summary[f"{name}_ci_low"], summary[f"{name}_ci_high"] = low, high
+    summary["cs_low"] = None if sequence is None else _null_nan(sequence[0][-1])
+    summary["cs_high"] = None if sequence is None else _null_nan(sequence[1][-1])
+    summary["drawn"] = [int(i) for i in chosen]  # the draws themselves: every estimate can be recomputed
+    summary["drawn_q"] = [float(x) for x in q]
+    summary["drawn_loss"] = [float(x) for x in observed]
+    summary["drawn_rival_loss"] = None if rival_proba is None else [float(x) for x in rival_losses[chosen]]
     if rival_proba is not None:
         summary["rival_true_risk"] = true_risk - true_difference
         summary["true_difference"] = true_difference

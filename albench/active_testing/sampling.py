@@ -16,6 +16,7 @@ from albench.active_testing.proposals import ProposalError, distribution
 
 ScoresOf = Callable[[np.ndarray, int], np.ndarray]  # (read-only labelled mask, step) -> scores of unlabelled
 AfterLabel = Callable[[int, int, np.ndarray], None]  # (step, chosen pool index, labelled mask)
+OnDistribution = Callable[[int, np.ndarray], None]  # (step, q over the unlabelled points), before the draw
 
 
 def draw(q: np.ndarray, rng: np.random.Generator) -> int:
@@ -26,10 +27,12 @@ def draw(q: np.ndarray, rng: np.random.Generator) -> int:
 
 
 def acquire(scores_of: ScoresOf, n: int, budget: int, rng: np.random.Generator, safeguard: str,
-            weight: float, after_label: AfterLabel | None = None) -> tuple[np.ndarray, np.ndarray]:
+            weight: float, after_label: AfterLabel | None = None,
+            on_distribution: OnDistribution | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``min(budget, n)`` distinct points; return their pool indices and q, in draw order.
 
-    ``after_label`` runs after each draw (refit a surrogate, record a running sum).
+    ``after_label`` runs after each draw (refit a surrogate, record a running sum);
+    ``on_distribution`` sees each step's whole q before its draw (e.g. its smallest value).
     """
     budget = min(budget, n)
     labelled = np.zeros(n, dtype=bool)
@@ -43,6 +46,8 @@ def acquire(scores_of: ScoresOf, n: int, budget: int, rng: np.random.Generator, 
         if np.shape(scores) != unlabelled.shape:
             raise ProposalError(f"step {m}: expected {len(unlabelled)} scores, got shape {np.shape(scores)}")
         q = distribution(scores, safeguard, weight)
+        if on_distribution is not None:
+            on_distribution(m, q)
         j = draw(q, rng)
         chosen[m - 1], q_chosen[m - 1] = unlabelled[j], q[j]
         labelled[unlabelled[j]] = True

@@ -154,8 +154,13 @@ def sentence(row, metric: str) -> str:
             interval += f" (interval unreliable: {row['blocks']} blocks)"
     probs = (f"; P(better, equivalent, worse) = {p_better:.2f}, {p_eq:.2f}, {p_worse:.2f}"
              if np.isfinite(p_eq) else "")
+    against = ""
+    if np.isfinite(p_eq) and p_eq < max(p_better, p_worse) and row["effect"] != 0 \
+            and (row["effect"] > 0) != (p_better >= p_worse):
+        against = (" (the signed-rank test follows most blocks; a few blocks with large differences pull the "
+                   "mean the other way)")
     return (f"{claim}: mean difference {row['effect'] + 0.0:+.3g} {metric}{interval} over {row['blocks']} blocks, "
-            f"W/T/L {row['wins']}/{row['ties']}/{row['losses']}{probs}")
+            f"W/T/L {row['wins']}/{row['ties']}/{row['losses']}{probs}{against}")
 
 
 def verdict(effects: pd.DataFrame, leader: str, metric: str, rope: float) -> list[str]:

@@ -21,6 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from albench.analysis import plots, tables
+from albench.analysis.curves import Curves
+from albench.analysis.inputs import read_inputs
 from albench.analysis.palette import colours as palette_colours
 from albench.analysis.summary import Analysis, analyze
 from albench.results import Results
@@ -58,9 +60,9 @@ def influence_summary(influence: pd.DataFrame) -> pd.DataFrame:
     return influence[[c for c in influence.columns if not c.endswith(INFLUENCE_DETAILS)]]
 
 
-def budgets(curves: pd.DataFrame) -> list[int]:
+def budgets(curves: Curves | pd.DataFrame) -> list[int]:
     """Up to AT_BUDGETS values of M, log-spaced over those stored."""
-    stored = np.unique(curves["m"].to_numpy())
+    stored = np.sort(Curves.of(curves).sql("SELECT DISTINCT m FROM curves WHERE m IS NOT NULL")["m"].to_numpy())
     if len(stored) <= AT_BUDGETS:
         return stored.tolist()
     wanted = np.geomspace(stored.min(), stored.max(), AT_BUDGETS)
@@ -117,18 +119,24 @@ def text_lines(analysis: Analysis) -> dict[str, list[str]]:
     return out
 
 
-def at_errors(analysis: Analysis, runs: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
+def at_errors(analysis: Analysis, runs: pd.DataFrame, curves: Curves | pd.DataFrame) -> pd.DataFrame:
+    """Squared error per group and M, at up to ``AT_BUDGETS`` values of M: only those curve rows are read."""
     from albench.active_testing.report import errors_by_budget
 
-    return errors_by_budget(runs, curves, budgets(curves))
+    curves = Curves.of(curves)
+    shown = budgets(curves)
+    rows = curves.sql("SELECT * FROM curves WHERE m IN (SELECT m FROM _budgets)",
+                      _budgets=pd.DataFrame({"m": shown}))
+    return errors_by_budget(runs, rows, shown)
 
 
 def kind_runs(analysis: Analysis, runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["kind"] == analysis.frame.kind] if "kind" in runs else runs
 
 
-def static_figures(analysis: Analysis, runs: pd.DataFrame, curves: pd.DataFrame) -> list[StaticFigure]:
+def static_figures(analysis: Analysis, runs: pd.DataFrame, curves: Curves | pd.DataFrame | None) -> list[StaticFigure]:
     """Every figure of the report, in report order, drawn with matplotlib."""
+    curves = Curves.of(curves)
     frame, comparison = analysis.frame, analysis.comparison
     colours = method_colours(analysis)
     out = [StaticFigure("leaderboard", plots.leaderboard_bars(comparison, colours),
@@ -141,7 +149,7 @@ def static_figures(analysis: Analysis, runs: pd.DataFrame, curves: pd.DataFrame)
         out.append(StaticFigure("squared_error_vs_m", plots.at_error_curves(at_errors(analysis, runs, curves)),
                                 "Mean squared error of each estimator's risk estimate after M labels, per "
                                 "proposal; bands: 95 % bootstrap interval over runs."))
-    elif curves is not None and "n_labelled" in curves.columns:
+    elif curves is not None and curves.has("n_labelled"):
         fig, caption = plots.learning_curves(frame, curves, analysis.metric, colours)
         out.append(StaticFigure("learning_curves", fig, caption))
     if len(analysis.influence):
@@ -214,12 +222,12 @@ def export(results: Results, out: Path, figure_formats=FIGURE_FORMATS, table_for
            progress: Callable[[str], None] | None = None) -> Exported:
     """Analyse ``results`` and write ``out/figures/*.{png,svg,pdf}`` and ``out/tables/*.{tex,md}``."""
     say = progress or (lambda step: None)
-    analysis = analyze(results.runs, results.curves, metric=metric, kind=kind, n_resamples=n_resamples,
-                       progress=say)
+    runs, curves = read_inputs(results)
+    analysis = analyze(runs, curves, metric=metric, kind=kind, n_resamples=n_resamples, progress=say)
     exported = Exported(analysis=analysis)
     if figure_formats:
         say("figures")
-        for figure in static_figures(analysis, kind_runs(analysis, results.runs), results.curves):
+        for figure in static_figures(analysis, kind_runs(analysis, runs), curves):
             exported.figures[figure.name] = save_figure(figure.figure, Path(out) / "figures", figure.name,
                                                         figure_formats)
     if table_formats:

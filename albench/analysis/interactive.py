@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from albench.analysis import plots
+from albench.analysis.curves import Curves, group_sums
 from albench.analysis.frame import REPLICATES, Frame, natural_key
 from albench.analysis.leaderboard import Comparison
 from albench.analysis.palette import colours as palette_colours
@@ -111,34 +112,37 @@ def facet_spec(points: pd.DataFrame, x: str, y: str, colour: str, colours: dict[
             "max_rows": MAX_FACET_ROWS, "max_cols": MAX_FACET_COLS, "config": CONFIG}
 
 
-def learning_curve_points(frame: Frame, curves: pd.DataFrame, metric: str,
+def learning_curve_points(frame: Frame, curves: Curves | pd.DataFrame, metric: str,
                           max_points: int = MAX_CURVE_POINTS) -> tuple[pd.DataFrame, str, list[str], list[str]]:
     """Mean curve over replicates per cell of the grid: (points, y column, factors kept, factors averaged out).
 
     A cell is one value of every varying hyperparameter except the
     replicates (seed, start point, split); ``runs`` counts the runs behind
     each point. Past ``max_points`` points, the factors with the most values
-    are averaged out too, widest first.
+    are averaged out too, widest first. The curves are summed per cell in
+    DuckDB (``group_sums``); coarser cells add up those sums.
     """
+    curves = Curves.of(curves)
     y = plots.curve_metric(metric, curves)
     panel = plots.panel_field(frame)
     factors = [h for h in frame.hyperparameters if h not in REPLICATES and h not in (frame.method, panel)]
     runs = frame.ok[["run_id", panel, frame.method, *factors]].drop_duplicates("run_id")
-    data = curves[["run_id", "n_labelled", y]].merge(runs, on="run_id")
-    data = data[data[y].notna()]
+    cells = group_sums(curves, runs, "n_labelled", y)
+    cells = cells[cells["n"] > 0]
     dropped = []
     while True:
         keys = [panel, frame.method, *factors, "n_labelled"]
-        points = data.groupby(keys, observed=True, dropna=False)[y].agg(["mean", "size"]).reset_index()
+        points = cells.groupby(keys, observed=True, dropna=False)[["total", "n"]].sum().reset_index()
         if len(points) <= max_points or not factors:
             break
-        widest = max(factors, key=lambda h: data[h].nunique())
+        widest = max(factors, key=lambda h: cells[h].nunique())
         factors.remove(widest)
         dropped.append(widest)
-    return points.rename(columns={"mean": y, "size": "runs"}), y, factors, dropped
+    points = points.assign(**{y: points["total"] / points["n"]}).rename(columns={"n": "runs"})
+    return points[[*keys, y, "runs"]], y, factors, dropped
 
 
-def learning_curves_chart(frame: Frame, curves: pd.DataFrame, metric: str, colours: dict[str, str]) -> tuple[str, str]:
+def learning_curves_chart(frame: Frame, curves: Curves | pd.DataFrame, metric: str, colours: dict[str, str]) -> tuple[str, str]:
     """The learning curves as a facet chart, and its caption."""
     points, y, factors, dropped = learning_curve_points(frame, curves, metric)
     panel = plots.panel_field(frame)

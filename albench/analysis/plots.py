@@ -14,6 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from albench.analysis.curves import Curves, group_sums
 from albench.analysis.design import DesignCurve
 from albench.analysis.frame import Frame
 from albench.analysis.leaderboard import Comparison
@@ -48,21 +49,23 @@ def panel_field(frame: Frame) -> str:
     return parts[0] if parts[0] in frame.runs.columns else frame.block
 
 
-def curve_metric(metric: str, curves: pd.DataFrame) -> str:
+def curve_metric(metric: str, curves: Curves | pd.DataFrame) -> str:
     """The per-cycle column behind a summary metric: ``auc_macro_f1`` -> ``macro_f1``."""
     for prefix in ("auc_", "final_"):
-        if metric.startswith(prefix) and metric[len(prefix):] in curves.columns:
+        if metric.startswith(prefix) and metric[len(prefix):] in list(curves.columns):
             return metric[len(prefix):]
     return "accuracy"
 
 
-def learning_curves(frame: Frame, curves: pd.DataFrame, metric: str,
+def learning_curves(frame: Frame, curves: Curves | pd.DataFrame, metric: str,
                     colours: dict[str, str] | None = None) -> tuple[Figure, str]:
     """AL: the metric against labels, one panel per data set (and batch size), one line per method.
 
     Lines are the mean over seeds of the curve averaged over every other
-    hyperparameter; bands are +-1 standard deviation over seeds.
+    hyperparameter; bands are +-1 standard deviation over seeds. The curves
+    are averaged in DuckDB (``group_sums``), never loaded whole.
     """
+    curves = Curves.of(curves)
     colours = colours or palette_colours(frame.values(frame.method))
     y = curve_metric(metric, curves)
     panel = panel_field(frame)
@@ -71,13 +74,14 @@ def learning_curves(frame: Frame, curves: pd.DataFrame, metric: str,
     if "seed" not in runs:
         runs = runs.assign(seed=0)
     split_by = "batch_size" if "batch_size" in frame.hyperparameters else None
-    data = curves[["run_id", "n_labelled", y]].merge(runs, on="run_id")
     blocks = frame.values(panel)
     shown = blocks[:MAX_PANEL_ROWS]
     cols = frame.values(split_by) if split_by else [None]
     fig, axes = _grid(len(shown), len(cols), extra_height=0.4)
     keys = [panel, *([split_by] if split_by else []), frame.method]
-    per_seed = data.groupby([*keys, "seed", "n_labelled"])[y].mean()
+    sums = group_sums(curves, runs[["run_id", *keys, "seed"]], "n_labelled", y)
+    per_seed = (sums["total"] / sums["n"].where(sums["n"] > 0)).set_axis(
+        pd.MultiIndex.from_frame(sums[[*keys, "seed", "n_labelled"]]))
     stats = per_seed.groupby([*keys, "n_labelled"]).agg(["mean", "std"])
     for i, block in enumerate(shown):
         for j, col in enumerate(cols):

@@ -17,37 +17,58 @@ Lower is better. Blocks without a random-sampling run get no value.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from albench.al_loop import EDGE_CYCLES
+from albench.analysis.curves import Curves, finite, quote
 from albench.analysis.frame import Frame
 
 RAMP_FRACTION = 0.95
 BASELINE = "random"
+PER_CYCLE_METRICS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 
 
-def add_rampup(frame: Frame, curves: pd.DataFrame | None) -> Frame:
-    """``frame`` with one ``rampup_<m>`` metric column per per-cycle metric of the curves (AL only)."""
-    if frame.kind != "al" or curves is None or curves.empty or frame.method != "strategy":
+def add_rampup(frame: Frame, curves: Curves | pd.DataFrame | None) -> Frame:
+    """``frame`` with one ``rampup_<m>`` metric column per per-cycle metric of the curves (AL only).
+
+    Two group-bys in DuckDB over the curves (the plateau of the random runs per block, then each run's first
+    cycle past its block's threshold); pandas sees one row per block and per run.
+    """
+    curves = Curves.of(curves)
+    if frame.kind != "al" or curves is None or frame.method != "strategy" or not curves.has("cycle"):
         return frame
-    metrics = [m for m in ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
-               if m in curves.columns]
-    ok = frame.ok[["run_id", frame.block, frame.method]]
+    metrics = [m for m in PER_CYCLE_METRICS if curves.has(m)]
+    ok = frame.ok.drop_duplicates("run_id")
     if not metrics or BASELINE not in set(ok[frame.method]):
         return frame
-    c = curves[["run_id", "cycle", *metrics]].merge(ok, on="run_id")
-    last_cycle = c.groupby("run_id")["cycle"].transform("max")
-    tail = c[c["cycle"] > last_cycle - EDGE_CYCLES]
-    tail = tail[tail["cycle"] > 0]  # the start set is no part of a plateau
-    random_tail = tail[tail[frame.method] == BASELINE]
-    plateau = random_tail.groupby(["run_id", frame.block])[metrics].mean().groupby(frame.block).mean()
-    threshold = c[[frame.block]].join(RAMP_FRACTION * plateau, on=frame.block)[metrics]
-    n_cycles = c.groupby("run_id")["cycle"].max() + 1
+    block_code, _ = pd.factorize(ok[frame.block])
+    labels = pd.DataFrame({"run_id": ok["run_id"].astype(object).to_numpy(), "_block": block_code,
+                           "_random": (ok[frame.method] == BASELINE).to_numpy()})
+    values = ", ".join(f"{finite(m)} AS {quote(m)}" for m in metrics)
+    rows = (f"(SELECT c.run_id, c.cycle, l._block, l._random, {values} FROM curves c "
+            "JOIN _labels l ON c.run_id = l.run_id WHERE l._block >= 0)")
+    means = ", ".join(f"avg({quote(m)}) AS {quote(m)}" for m in metrics)
+    plateau = curves.sql(f"""
+        WITH rows AS {rows},
+             last AS (SELECT run_id, max(cycle) AS last FROM rows GROUP BY run_id),
+             per_run AS (SELECT r.run_id, any_value(r._block) AS _block, {means} FROM rows r
+                         JOIN last USING (run_id)
+                         WHERE r._random AND r.cycle > last.last - {EDGE_CYCLES} AND r.cycle > 0
+                         GROUP BY r.run_id)
+        SELECT _block, {means} FROM per_run GROUP BY _block""", _labels=labels)
+    thresholds = plateau.assign(**{m: RAMP_FRACTION * plateau[m].astype(float) for m in metrics})
+    thresholds = thresholds.rename(columns={m: f"_t_{m}" for m in metrics})
+    firsts = ", ".join(f"min(r.cycle) FILTER (WHERE r.{quote(m)} >= t._t_{m}) AS {quote('first_' + m)}, "
+                       f"bool_or(t._t_{m} IS NOT NULL) AS {quote('has_' + m)}" for m in metrics)
+    per_run = curves.sql(f"""
+        WITH rows AS {rows}
+        SELECT r.run_id, max(r.cycle) + 1 AS n_cycles, {firsts} FROM rows r
+        LEFT JOIN _thresholds t ON r._block = t._block GROUP BY r.run_id""",
+                         _labels=labels, _thresholds=thresholds).set_index("run_id")
     for m in metrics:
-        reached = c[c[m] >= threshold[m]]
-        first = reached.groupby("run_id")["cycle"].min()
-        has_threshold = c.assign(t=threshold[m]).groupby("run_id")["t"].first().notna()
-        value = first.reindex(n_cycles.index).fillna(n_cycles).where(has_threshold)
-        frame.runs[f"rampup_{m}"] = frame.runs["run_id"].map(value)
+        first = per_run[f"first_{m}"].astype(float).fillna(per_run["n_cycles"].astype(float))
+        value = first.where(per_run[f"has_{m}"].fillna(False).astype(bool), np.nan)
+        frame.runs[f"rampup_{m}"] = frame.runs["run_id"].map(value).astype(float)
         frame.metrics[f"rampup_{m}"] = False
     return frame

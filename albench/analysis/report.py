@@ -30,6 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from albench.analysis import export, interactive, tables
+from albench.analysis.inputs import read_inputs
 from albench.analysis.summary import Analysis, analyze
 from albench.provenance import file_sha256, version
 from albench.provenance import provenance as collect_provenance
@@ -147,7 +148,7 @@ def fingerprint(results: Results, **options) -> str:
     """What a report is a function of: the stored part files (name, size, mtime), the runs kept,
     albench's version and the options. Equal fingerprints: the same report."""
     parts = sorted((p.relative_to(results.root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for table in ("runs", "curves") for p in (results.root / table).glob("**/*.parquet"))
+                   for table in ("runs", "curves") for p in results.parts(table))
     run_ids = sorted(results.run_ids) if getattr(results, "run_ids", None) is not None else None
     inputs = {"parts": parts, "run_ids": run_ids, "albench": version("albench"),
               "options": {k: str(v) for k, v in sorted(options.items())}}
@@ -188,7 +189,7 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
     if not force and (done := _unchanged(out, stamp)) is not None:
         say("report unchanged")
         return done
-    runs, curves = results.runs, results.curves
+    runs, curves = read_inputs(results)
     analysis = analyze(runs, curves, metric=metric, kind=kind, n_resamples=n_resamples, progress=say)
     frame, comparison = analysis.frame, analysis.comparison
     runs = export.kind_runs(analysis, runs)

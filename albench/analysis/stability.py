@@ -14,7 +14,13 @@ agreements, each a values x values matrix (``Agreement.matrices``):
   (the first block column), averaged over data sets.
 - ``jaccard``: Jaccard overlap of the pool indices queried by matched runs,
   compared at equal numbers of labels (the first n queried by each), averaged
-  the same way. Needs the ``queried`` column of the curves (AL runs).
+  the same way. Needs the ``queried`` column of the curves (AL runs). It is
+  exact while the runs compared queried at most ``MAX_INDICES`` indices in
+  all (about 10^5 runs of 500 labels); past that, the same number K of
+  matched contexts per (hyperparameter, data set) is drawn (seeded), K the
+  largest that stays within ``MAX_INDICES``, so that memory is bounded at any
+  grid size. ``jaccard_contexts`` of ``jaccard_contexts_total`` in the table
+  say how many contexts were compared.
 
 A value is never compared with a table that contains it (a pooled leaderboard
 agrees with each of its parts and hides flips). The summary of each measure
@@ -36,18 +42,24 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sstats
 
+from albench.analysis.curves import Curves, jaccard_first, query_sequences
 from albench.analysis.frame import Frame
 from albench.analysis.stats import MIN_RELIABLE_UNITS, block_ranks, bootstrap_ci, kendall_tau_rows, nanmean
 
 MEASURES = ("kendall_tau", "pearson_r", "jaccard")
 SUFFIXES = ("", "_low", "_high", "_worst", "_worst_pair", "_units", "_reliable")
 MAX_PAIRS = 190  # of values of one hyperparameter (every pair of 20 values); more are sampled, seeded
+# queried indices read for the jaccard measure (4 bytes each, a few copies while sorted): at OGAL's size
+# every run's picks would not fit in memory, so contexts are sampled past this (module docstring)
+MAX_INDICES = 50_000_000
+ASSUMED_QUERIES = 100  # per run, for runs that do not store n_labelled_start/final
 __all__ = ["Agreement", "agreement", "stability", "bootstrap_ci", "query_sequences", "ranking_lines"]
 
 
@@ -60,58 +72,6 @@ class Agreement:
         """``{h: {measure: {"values": [...], "matrix": [[...]]}}}`` for JSON (NaN kept as float)."""
         return {h: {m: {"values": [str(v) for v in df.index], "matrix": df.to_numpy(dtype=float).tolist()}
                     for m, df in by_measure.items()} for h, by_measure in self.matrices.items()}
-
-
-@dataclass
-class QuerySequences:
-    """Queried pool indices of many runs as one padded matrix (-1 after each run's end)."""
-
-    row: dict  # run_id -> row of ``indices``
-    indices: np.ndarray  # runs x longest sequence, int64
-    lengths: np.ndarray  # runs
-
-
-def query_sequences(curves: pd.DataFrame | None) -> QuerySequences | None:
-    """The pool indices each run queried, cycle by cycle, each batch in ascending order
-    (None without a ``queried`` column)."""
-    if curves is None or curves.empty or "queried" not in curves.columns:
-        return None
-    c = curves[["run_id", "cycle", "queried"]].sort_values(["run_id", "cycle"], kind="stable")
-    lists = c["queried"].to_numpy()
-    sizes = np.fromiter((0 if v is None else len(v) for v in lists), dtype=np.int64, count=len(lists))
-    flat = (np.concatenate([np.asarray(v, dtype=np.int64) for v in lists if v is not None and len(v)])
-            if sizes.sum() else np.zeros(0, dtype=np.int64))
-    # a batch is a set: order each cycle's indices, so that twins returning a batch in another order agree
-    flat = flat[np.lexsort((flat, np.repeat(np.arange(len(lists)), sizes)))]
-    ids, run_code = np.unique(c["run_id"].to_numpy().astype(str), return_inverse=True)
-    code = np.repeat(run_code, sizes)
-    lengths = np.bincount(code, minlength=len(ids))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # rows are sorted by run, so runs are contiguous
-    position = np.arange(len(flat)) - starts[code]
-    indices = np.full((len(ids), int(lengths.max(initial=0))), -1, dtype=np.int64)
-    indices[code, position] = flat
-    return QuerySequences(dict(zip(ids.tolist(), range(len(ids)))), indices, lengths)
-
-
-def jaccard_first(seqs: QuerySequences, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Jaccard overlap of the first n indices of runs ``a[i]`` and ``b[i]`` (rows), n the shorter length.
-
-    Vectorised: the indices of one run are distinct, so the intersection of a
-    pair is the number of (pair, index) keys that occur twice.
-    """
-    n = np.minimum(seqs.lengths[a], seqs.lengths[b])
-    width = int(n.max(initial=0))
-    if len(a) == 0 or width == 0:
-        return np.full(len(a), math.nan)
-    keep = np.arange(width)[None, :] < n[:, None]
-    pair = np.broadcast_to(np.arange(len(a))[:, None], keep.shape)[keep]
-    span = int(seqs.indices.max(initial=0)) + 1
-    keys = np.concatenate([pair * span + seqs.indices[a, :width][keep], pair * span + seqs.indices[b, :width][keep]])
-    keys.sort()
-    twice = keys[1:][keys[1:] == keys[:-1]] // span
-    inter = np.bincount(twice, minlength=len(a)).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, inter / (2 * n - inter), math.nan)
 
 
 def value_pairs(n_values: int, seed: int) -> list[tuple[int, int]]:
@@ -213,18 +173,71 @@ def _empty(name: str) -> dict:
                            else math.nan) for s in SUFFIXES}
 
 
-def agreement(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_resamples: int = 1000,
+@dataclass
+class _Contexts:
+    ids: pd.DataFrame  # matched run_ids: contexts x values of H
+    unit: str | None  # the column whose values are the units
+    order: np.ndarray  # per context, its place in a seeded shuffle of its unit's contexts
+
+
+def _contexts(frame: Frame, ok: pd.DataFrame, h: str, seed: int) -> _Contexts:
+    ids, unit = _matched(frame, ok, h, "run_id", "first")
+    units = ids.index.get_level_values(unit).to_numpy() if unit is not None else np.zeros(len(ids))
+    rng = np.random.default_rng([seed, zlib.crc32(h.encode())])
+    order = np.zeros(len(ids), dtype=np.int64)
+    for positions in pd.Series(np.arange(len(ids))).groupby(units, sort=True).agg(list):
+        order[np.asarray(positions)] = rng.permutation(len(positions))
+    return _Contexts(ids, unit, order)
+
+
+def _runs_of(contexts: dict[str, _Contexts], k: int) -> np.ndarray:
+    """The run_ids of the first ``k`` contexts per unit of every hyperparameter."""
+    ids = [c.ids.to_numpy()[c.order < k].ravel() for c in contexts.values()]
+    ids = pd.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=object)
+    return np.asarray([i for i in ids if isinstance(i, str)], dtype=object)
+
+
+def _contexts_per_unit(contexts: dict[str, _Contexts], ok: pd.DataFrame) -> int:
+    """The largest K whose runs queried at most MAX_INDICES indices (every context if they all fit)."""
+    queried = ((ok["n_labelled_final"] - ok["n_labelled_start"]).fillna(ASSUMED_QUERIES)
+               if {"n_labelled_final", "n_labelled_start"} <= set(ok.columns)
+               else pd.Series(ASSUMED_QUERIES, index=ok.index))
+    queried = pd.Series(queried.to_numpy(dtype=float), index=ok["run_id"].to_numpy())
+
+    def cost(k: int) -> float:
+        return float(queried.reindex(_runs_of(contexts, k)).fillna(ASSUMED_QUERIES).sum())
+
+    low, high = 1, max((int(c.order.max(initial=0)) + 1 for c in contexts.values()), default=1)
+    if cost(high) <= MAX_INDICES:
+        return high
+    while low < high:  # the largest k within the bound (at least one context per unit)
+        mid = (low + high + 1) // 2
+        low, high = (mid, high) if cost(mid) <= MAX_INDICES else (low, mid - 1)
+    return low
+
+
+def agreement(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = None, n_resamples: int = 1000,
               confidence: float = 0.95, seed: int = 0) -> Agreement:
     """Pairwise agreement matrices of every varying hyperparameter and their summaries (module docstring)."""
     ok = frame.ok[frame.ok[metric].notna()]
-    seqs = query_sequences(curves)
+    curves = Curves.of(curves)
+    # the picks of the sampled contexts of every hyperparameter, read in one pass over the curves
+    # (row indices of different data sets are not comparable: no jaccard for the data set itself)
+    contexts, k = {}, 0
+    if curves is not None and curves.has("queried"):
+        unique = ok.drop_duplicates("run_id")
+        contexts = {h: _contexts(frame, unique, h, seed) for h in frame.hyperparameters
+                    if h not in ("dataset", "task") and len(frame.values(h)) > 1}
+        k = _contexts_per_unit(contexts, unique)
+    seqs = curves.query_sequences(_runs_of(contexts, k)) if contexts else None
     rows, matrices = [], {}
     for h in frame.hyperparameters:
         values = [v for v in frame.values(h) if (ok[h] == v).any()]
         pairs = value_pairs(len(values), seed)
         row, matrices[h] = {"hyperparameter": h, "pairs": len(pairs), "pairs_total": math.comb(len(values), 2)}, {}
         if not pairs:
-            rows.append({**row, **{k: v for m in MEASURES for k, v in _empty(m).items()}})
+            rows.append({**row, **{k: v for m in MEASURES for k, v in _empty(m).items()},
+                         "jaccard_contexts": 0, "jaccard_contexts_total": 0})
             continue
         if h in frame.method_parts:
             row.update(_empty("kendall_tau"))
@@ -237,12 +250,13 @@ def agreement(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_r
             "pearson_r", _per_unit(wide.astype(float), unit, pairs, _pearson), pairs, values, n_resamples,
             confidence, seed)
         row.update(summary)
-        if seqs is None or h in ("dataset", "task"):  # row indices of different data sets are not comparable
-            row.update(_empty("jaccard"))
+        if seqs is None or h not in contexts:
+            row.update(_empty("jaccard"), jaccard_contexts=0, jaccard_contexts_total=0)
         else:
-            ids, unit = _matched(frame, ok.drop_duplicates("run_id"), h, "run_id", "first")
-            rows_of = pd.Index(list(seqs.row)).get_indexer(ids.to_numpy().ravel()).reshape(ids.shape)
-            codes = pd.DataFrame(rows_of, index=ids.index, columns=ids.columns)  # -1: no run or no curves
+            c = contexts[h]
+            ids, unit = c.ids[c.order < k], c.unit
+            codes = pd.DataFrame(seqs.rows(ids.to_numpy().ravel()).reshape(ids.shape), index=ids.index,
+                                 columns=ids.columns)  # -1: no run or no curves
 
             def overlap(x, y):
                 known = (x >= 0) & (y >= 0)
@@ -250,13 +264,14 @@ def agreement(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_r
 
             summary, matrices[h]["jaccard"] = _unit_measure("jaccard", _per_unit(codes, unit, pairs, overlap), pairs,
                                                             values, n_resamples, confidence, seed)
-            row.update(summary)
+            row.update(summary, jaccard_contexts=len(ids), jaccard_contexts_total=len(c.ids))
         rows.append(row)
-    columns = ["hyperparameter", "pairs", "pairs_total"] + [f"{m}{s}" for m in MEASURES for s in SUFFIXES]
+    columns = (["hyperparameter", "pairs", "pairs_total"] + [f"{m}{s}" for m in MEASURES for s in SUFFIXES]
+               + ["jaccard_contexts", "jaccard_contexts_total"])
     return Agreement(pd.DataFrame(rows, columns=columns).set_index("hyperparameter"), matrices)
 
 
-def stability(frame: Frame, metric: str, curves: pd.DataFrame | None = None, n_resamples: int = 1000,
+def stability(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = None, n_resamples: int = 1000,
               confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """The summary table of ``agreement``: one row per varying hyperparameter."""
     return agreement(frame, metric, curves, n_resamples, confidence, seed).table

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from albench.analysis.curves import Curves
 from albench.analysis.design import DesignCurve, design_curve
 from albench.analysis.effects import DEFAULT_ROPE, effect_sizes, verdict
 from albench.analysis.frame import Frame, prepare
@@ -97,13 +98,14 @@ def _clean(value):
     return value
 
 
-def analyze(runs: pd.DataFrame, curves: pd.DataFrame | None = None, metric: str | None = None,
+def analyze(runs: pd.DataFrame, curves: Curves | pd.DataFrame | None = None, metric: str | None = None,
             kind: str | None = None, block: str | list[str] | None = None, n_resamples: int = 1000,
             seed: int = 0, rope: float | None = None, families: dict[str, str] | None = None,
             progress=None, include_oracles: bool = False) -> Analysis:
     """Leaderboard with tests and verdict, influence ranking, twins and minimal-design curve of a runs table.
 
     ``block``: columns to rank within (None: the design cell, see ``frame``).
+    ``curves``: a pandas frame, or ``Curves.of(results)`` for a results folder (read through DuckDB).
     ``rope``: half-width of the region of practical equivalence, in metric units (None: 0.01 for AL, 0 for
     active testing).
     ``families``: strategy name -> family (None: read the strategies' ``family`` attributes).
@@ -112,8 +114,7 @@ def analyze(runs: pd.DataFrame, curves: pd.DataFrame | None = None, metric: str 
     """
     say = progress or (lambda step: None)
     frame = prepare(runs, kind, block=block, include_oracles=include_oracles)
-    if curves is not None and not curves.empty and "run_id" in curves.columns:
-        curves = curves.sort_values([c for c in ("run_id", "cycle", "step") if c in curves.columns], kind="stable")
+    curves = Curves.of(curves)  # queried in DuckDB where they lie, never loaded whole
     frame = add_rampup(frame, curves)
     metric = frame.check_metric(metric)
     rope = DEFAULT_ROPE.get(frame.kind, 0.0) if rope is None else rope

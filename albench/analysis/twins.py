@@ -16,6 +16,11 @@ runs matched in every other hyperparameter (data set, batch size, seed, ...):
   optional ``n_tied`` curves column (unlabelled candidates left out of the
   batch whose score equals the last pick's: > 0 means the tie-break chose);
   NaN when the strategies do not report it.
+
+``identical`` and ``jaccard`` compare the picks of at most ``MAX_MATCHED``
+matched runs per row (a seeded sample above that; ``compared`` says how
+many), so that the indices read stay bounded at any grid size; ``diff``
+uses every matched run.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ import math
 import numpy as np
 import pandas as pd
 
+from albench.analysis.curves import Curves, identical, jaccard_first
 from albench.analysis.frame import Frame
-from albench.analysis.stability import QuerySequences, jaccard_first, query_sequences
 from albench.analysis.stats import MIN_RELIABLE_UNITS, bootstrap_ci
 
-COLUMNS = ["family", "learner", "a", "b", "matched", "identical", "jaccard", "diff", "diff_low", "diff_high",
-           "reliable", "tie_share"]
+COLUMNS = ["family", "learner", "a", "b", "matched", "compared", "identical", "jaccard", "diff", "diff_low",
+           "diff_high", "reliable", "tie_share"]
+MAX_MATCHED = 2_000  # matched runs per pair of twins whose picks are compared
 
 
 def declared_family(name: str) -> str | None:
@@ -56,20 +62,17 @@ def strategy_families(labels, families: dict[str, str] | None = None) -> dict[st
     return out
 
 
-def _identical(seqs: QuerySequences, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    same_length = seqs.lengths[a] == seqs.lengths[b]
-    return same_length & (seqs.indices[a] == seqs.indices[b]).all(axis=1)
-
-
-def _tie_share(curves: pd.DataFrame | None) -> pd.Series | None:
+def _tie_share(curves: Curves | None, run_ids) -> pd.Series | None:
     """run_id -> share of its query cycles decided by a tie (None without ``n_tied``)."""
-    if curves is None or "n_tied" not in curves.columns:
+    if curves is None or not curves.has("n_tied"):
         return None
-    c = curves[curves["n_tied"].notna()]
-    return (c["n_tied"] > 0).groupby(c["run_id"]).mean()
+    shares = curves.sql("SELECT run_id, avg(CAST(n_tied > 0 AS DOUBLE)) AS share FROM curves "
+                        "WHERE n_tied IS NOT NULL AND run_id IN (SELECT run_id FROM _ids) GROUP BY run_id",
+                        _ids=pd.DataFrame({"run_id": pd.unique(np.asarray(run_ids, dtype=object))}))
+    return shares.set_index("run_id")["share"]
 
 
-def twins(frame: Frame, metric: str, curves: pd.DataFrame | None = None, families: dict[str, str] | None = None,
+def twins(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = None, families: dict[str, str] | None = None,
           n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """One row per (family, learner, pair of members); see the module docstring.
 
@@ -82,39 +85,42 @@ def twins(frame: Frame, metric: str, curves: pd.DataFrame | None = None, familie
     ok = ok[ok["strategy"].isin(list(family_of))]
     if ok.empty:
         return pd.DataFrame(columns=COLUMNS)
-    seqs = query_sequences(curves[curves["run_id"].isin(ok["run_id"])] if curves is not None
-                           and "run_id" in curves.columns else None)
-    ties = _tie_share(curves)
+    curves = Curves.of(curves)
     learner = "learner" if "learner" in ok.columns else None
     context = [h for h in frame.hyperparameters if h != "strategy" and h in ok.columns] or ["_one"]
     ok = ok.assign(_family=ok["strategy"].map(family_of), _one=0)
-    rows = []
+    rng = np.random.default_rng(seed)
+    pairs = []  # (family, learner value, a, b, matched run_ids of a and b, metric differences, compared rows)
     for (family, learner_value), group in ok.groupby(["_family", learner or "_one"], sort=True):
         wide = group.pivot_table(index=context, columns="strategy", values="run_id", aggfunc="first")
         values = group.pivot_table(index=context, columns="strategy", values=metric, aggfunc="mean")
-        members = sorted(wide.columns)
-        for a, b in itertools.combinations(members, 2):
+        for a, b in itertools.combinations(sorted(wide.columns), 2):
             both = wide[[a, b]].dropna()
             if both.empty:
                 continue
-            ids_a, ids_b = both[a].to_numpy(), both[b].to_numpy()
             diff = (values.loc[both.index, a] - values.loc[both.index, b]).to_numpy(dtype=float)
-            point, low, high = bootstrap_ci(len(diff), lambda idx, d=diff: d[idx].mean(axis=-1), n_resamples,
-                                            confidence, seed)
-            identical = jaccard = math.nan
-            if seqs is not None:
-                positions = pd.Index(list(seqs.row))
-                ra, rb = positions.get_indexer(ids_a), positions.get_indexer(ids_b)
-                known = (ra >= 0) & (rb >= 0)
-                if known.any():
-                    ra, rb = ra[known], rb[known]
-                    identical = float(_identical(seqs, ra, rb).mean())
-                    jaccard = float(np.nanmean(jaccard_first(seqs, ra, rb)))
-            tie = (float(ties.reindex(np.concatenate([ids_a, ids_b])).mean()) if ties is not None else math.nan)
-            rows.append({"family": family, "learner": learner_value if learner else None, "a": a, "b": b,
-                         "matched": len(both), "identical": identical, "jaccard": jaccard, "diff": point,
-                         "diff_low": low, "diff_high": high, "reliable": bool(len(both) >= MIN_RELIABLE_UNITS),
-                         "tie_share": tie})
+            compared = (np.arange(len(both)) if len(both) <= MAX_MATCHED
+                        else np.sort(rng.choice(len(both), MAX_MATCHED, replace=False)))
+            pairs.append((family, learner_value, a, b, both[a].to_numpy(), both[b].to_numpy(), diff, compared))
+    compared_ids = np.concatenate([np.concatenate([p[4][p[7]], p[5][p[7]]]) for p in pairs] or [np.zeros(0)])
+    seqs = curves.query_sequences(compared_ids) if curves is not None and len(compared_ids) else None
+    ties = _tie_share(curves, np.concatenate([np.concatenate([p[4], p[5]]) for p in pairs] or [np.zeros(0)]))
+    rows = []
+    for family, learner_value, a, b, ids_a, ids_b, diff, compared in pairs:
+        point, low, high = bootstrap_ci(len(diff), lambda idx, d=diff: d[idx].mean(axis=-1), n_resamples,
+                                        confidence, seed)
+        same = overlap = math.nan
+        if seqs is not None:
+            ra, rb = seqs.rows(ids_a[compared]), seqs.rows(ids_b[compared])
+            known = (ra >= 0) & (rb >= 0)
+            if known.any():
+                same = float(identical(seqs, ra[known], rb[known]).mean())
+                overlap = float(np.nanmean(jaccard_first(seqs, ra[known], rb[known])))
+        tie = (float(ties.reindex(np.concatenate([ids_a, ids_b])).mean()) if ties is not None else math.nan)
+        rows.append({"family": family, "learner": learner_value if learner else None, "a": a, "b": b,
+                     "matched": len(diff), "compared": len(compared), "identical": same, "jaccard": overlap,
+                     "diff": point, "diff_low": low, "diff_high": high,
+                     "reliable": bool(len(diff) >= MIN_RELIABLE_UNITS), "tie_share": tie})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

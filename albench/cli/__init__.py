@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from albench.cli import active_bench, analysis, check, compare, export, fsck, grid, importers, strategies
+from albench.cli import active_bench, analysis, check, compact, compare, export, fsck, grid, importers, strategies
 from albench.provenance import version
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ analysis.install(app)
 compare.install(app)
 export.install(app)
 fsck.install(app)
+compact.install(app)
 
 
 def _print_version(value: bool) -> None:

@@ -10,19 +10,99 @@ import typer
 from albench.cli.common import console, fail, print_frame
 
 
-def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: float | None, stack):
-    """``execute(grid)`` on the same executors as ``albench grid run`` (in-process, local or existing cluster)."""
+def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: float | None, stack, shown,
+              quiet: bool = False):
+    """``execute(grid)`` on the same executors as ``albench grid run`` (in-process, local or existing cluster),
+    reporting each round's runs to the progress display ``shown``."""
+    from albench.cli.grid import cluster
     from albench.dask_executor import configured_scheduler
 
+    options = dict(timeout_s=timeout, progress=shown.tick, on_start=shown.on_start)
     on_dask = bool(workers) or bool(scheduler) or (workers is None and configured_scheduler() is not None)
     if not on_dask:
         from albench.execute import run_grid
 
-        return lambda grid: run_grid(grid, grid_store, timeout_s=timeout)
-    from albench.dask_executor import connect, run_grid_dask
+        return lambda grid: run_grid(grid, grid_store, **options)
+    from albench.dask_executor import run_grid_dask
 
-    client = stack.enter_context(connect(workers, scheduler))
-    return lambda grid: run_grid_dask(grid, grid_store, client, timeout_s=timeout)
+    client = stack.enter_context(cluster(workers, scheduler, quiet))
+    return lambda grid: run_grid_dask(grid, grid_store, client, **options)
+
+
+BUDGET_HELP = ("Share of the grid's runs (10%), a number of runs (200), or run time (2h, 30min: the summed "
+               "total_s of the runs, converted to blocks at the measured mean cost of the blocks run so far, "
+               "so a share must have run first); whole blocks are run.")
+UNTIL_HELP = ("Stop early once the estimated leaderboard is 'settled' (neighbours differ at --confidence) or the "
+              "'best' method is the best with probability --confidence.")
+
+
+def n_blocks_of(budget: str, pop, root: Path) -> int:
+    """Blocks in all that ``--budget`` asks for: a share or a number of runs, or a CPU-time budget."""
+    import numpy as np
+
+    from albench.active_bench import records
+    from albench.active_bench.population import ActiveBenchError
+    from albench.active_bench.rounds import blocks_for_seconds, parse_seconds
+    from albench.active_bench.sampler import _sampled_mask, parse_budget
+    from albench.store import Store
+
+    seconds = parse_seconds(budget)
+    if seconds is None:
+        return parse_budget(budget, pop.n_runs, len(pop.methods))
+    runs = Store(root).read("runs", ["run_id", "total_s"])
+    costs = pop.costs(runs) if not runs.empty else np.full(pop.n_blocks, np.nan)
+    try:
+        return blocks_for_seconds(costs, _sampled_mask(pop, records.read_design(root)), seconds)
+    except ValueError as exc:
+        raise ActiveBenchError(f"--budget {budget}: {exc}") from None
+
+
+def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, confidence: float = 0.95,
+                 rounds: int = 1, round_size: int | None = None, metric: str = "auc_accuracy", seed: int = 0,
+                 workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
+                 quiet: bool = False) -> None:
+    """Run a budgeted share of ``grid`` into ``root`` and print the full-grid estimate (``grid sample`` and
+    ``grid run --budget``)."""
+    from contextlib import ExitStack
+
+    from albench.active_bench.population import ActiveBenchError, grid_frame, population
+    from albench.active_bench.rounds import Options
+    from albench.active_bench.sampler import sample as run_sample
+    from albench.cli.grid import progress_reporter
+    from albench.dask_executor import DaskSetupError
+    from albench.store import Store
+
+    if workers and scheduler:
+        fail("give either --workers (a new local cluster) or --scheduler (an existing one), not both")
+    if not (metric.startswith(("auc_", "final_")) or metric.endswith("_s")):
+        fail(f"--metric: '{metric}' is not a metric of AL runs; allowed: auc_* and final_* (auc_accuracy, "
+             "auc_macro_f1, auc_weighted_f1, final_accuracy, ...) or a time in seconds (*_s)")
+    try:
+        pop = population(grid_frame(grid), grid.kind)
+        n_blocks = n_blocks_of(budget, pop, root)
+        with ExitStack() as stack:
+            shown = stack.enter_context(progress_reporter(grid.name, quiet))
+            execute = _executor(Store(root), workers, scheduler, timeout, stack, shown, quiet)
+            result = run_sample(grid, root, n_blocks, execute, metric=metric, until=until,
+                                confidence=confidence, round_blocks=round_size,
+                                options=Options(rounds=rounds, seed=seed),
+                                on_round=lambda r, b, n: console.print(f"round {r}: {b} blocks, {n} runs"))
+    except ActiveBenchError as exc:
+        fail(str(exc))
+    except DaskSetupError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted; finished runs and the design are stored: run the same command again to finish",
+             code=130)
+    for summary in result.summaries:
+        if summary.done or summary.failed or summary.timed_out:
+            console.print(summary.line())
+    if result.stopped_by != "budget":
+        console.print(f"stopped early: the leaderboard is {result.stopped_by} at confidence {confidence}")
+    if result.estimate is None:
+        fail("some sampled runs are missing or failed; no full-grid estimate")
+    if not quiet:
+        print_estimate(result.estimate, f"full-grid estimate ({grid.name}, {result.estimate.metric})")
 
 
 def print_estimate(est, title: str) -> None:
@@ -36,15 +116,12 @@ def install(grid_app: typer.Typer) -> None:
     @grid_app.command("sample")
     def sample(
         file: Path = typer.Argument(..., help="Grid YAML file."),
-        budget: str = typer.Option(..., "--budget", "-b", help="Share of the grid's runs (10%) or a number of runs "
-                                                              "(200); whole blocks are run."),
-        until: str = typer.Option(None, "--until", help="Stop early once the estimated leaderboard is 'settled' "
-                                                        "(neighbours differ at --confidence) or the 'best' method is "
-                                                        "the best with probability --confidence."),
+        budget: str = typer.Option(..., "--budget", "-b", help=BUDGET_HELP),
+        until: str = typer.Option(None, "--until", help=UNTIL_HELP),
         confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Confidence of --until."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Rounds a fixed budget is spent in."),
-        round_size: int = typer.Option(None, "--round-size", min=2,
-                                       help="Blocks per round with --until. [default: a quarter of the budget]"),
+        round_size: int = typer.Option(None, "--round-size", min=2, show_default="a quarter of the budget",
+                                       help="Blocks per round with --until."),
         metric: str = typer.Option("auc_accuracy", "--metric", "-m", help="Metric that guides the allocation."),
         seed: int = typer.Option(0, "--seed", help="Seed of the draws."),
         out: Path = typer.Option(None, "--out", help="Results folder.", show_default="results/<grid name>"),
@@ -63,48 +140,12 @@ def install(grid_app: typer.Typer) -> None:
         bias, with intervals. The design is stored in OUT/design/; running
         again with a larger budget continues from it, never repeating a run.
         """
-        from contextlib import ExitStack
-
-        from albench.active_bench.population import ActiveBenchError
-        from albench.active_bench.rounds import Options
-        from albench.active_bench.sampler import parse_budget, sample as run_sample
         from albench.cli.grid import _load
-        from albench.dask_executor import DaskSetupError
-        from albench.store import Store
 
-        if workers and scheduler:
-            fail("give either --workers (a new local cluster) or --scheduler (an existing one), not both")
-        if not (metric.startswith(("auc_", "final_")) or metric.endswith("_s")):
-            fail(f"--metric: '{metric}' is not a metric of AL runs; allowed: auc_* and final_* (auc_accuracy, "
-                 "auc_macro_f1, auc_weighted_f1, final_accuracy, ...) or a time in seconds (*_s)")
         grid = _load(file)
-        root = out or Path("results") / grid.name
-        try:
-            from albench.active_bench.population import grid_frame, population
-
-            pop = population(grid_frame(grid), grid.kind)
-            n_blocks = parse_budget(budget, pop.n_runs, len(pop.methods))
-            with ExitStack() as stack:
-                execute = _executor(Store(root), workers, scheduler, timeout, stack)
-                result = run_sample(grid, root, n_blocks, execute, metric=metric, until=until,
-                                    confidence=confidence, round_blocks=round_size,
-                                    options=Options(rounds=rounds, seed=seed),
-                                    on_round=lambda r, b, n: console.print(f"round {r}: {b} blocks, {n} runs"))
-        except ActiveBenchError as exc:
-            fail(str(exc))
-        except DaskSetupError as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            fail("interrupted; finished runs and the design are stored: run the same command again to finish",
-                 code=130)
-        for summary in result.summaries:
-            if summary.done or summary.failed or summary.timed_out:
-                console.print(summary.line())
-        if result.stopped_by != "budget":
-            console.print(f"stopped early: the leaderboard is {result.stopped_by} at confidence {confidence}")
-        if result.estimate is None:
-            fail("some sampled runs are missing or failed; no full-grid estimate")
-        print_estimate(result.estimate, f"full-grid estimate ({grid.name}, {result.estimate.metric})")
+        run_budgeted(grid, out or Path("results") / grid.name, budget, until=until, confidence=confidence,
+                     rounds=rounds, round_size=round_size, metric=metric, seed=seed, workers=workers,
+                     scheduler=scheduler, timeout=timeout)
 
     @grid_app.command("estimate")
     def estimate(

@@ -58,13 +58,15 @@ def analyze(
     """Verdict (who wins, by how much, how sure), leaderboard (mean ranks within the stated blocks, Friedman,
     Nemenyi CD), effect sizes, hyperparameter influence and flips, implementation twins, minimal study design."""
     from albench.analysis.frame import AnalysisError
+    from albench.analysis.inputs import read_inputs
     from albench.analysis.summary import analyze as run_analysis
     from albench.store import StoreError
 
     res = _open(results, grid)
     with _steps(as_json) as say:
         try:
-            analysis = run_analysis(res.runs, res.curves, metric=metric, kind=kind, block=block,
+            runs, curves = read_inputs(res)
+            analysis = run_analysis(runs, curves, metric=metric, kind=kind, block=block,
                                     n_resamples=resamples, seed=seed, rope=rope, progress=say,
                                     include_oracles=include_oracles)
         except (AnalysisError, StoreError) as exc:  # a damaged part names its file

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from albench.cli.common import console, fail
+from albench.cli.common import command_here, console, fail
 
 STYLE = {"pass": "green", "fail": "bold red", "xfail": "yellow", "xpass": "yellow"}
 
@@ -73,4 +73,9 @@ def install(app: typer.Typer) -> None:
         from albench.scaffold import is_builtin_folder
 
         env = "" if is_builtin_folder(directory) else f"ALBENCH_PLUGINS={directory.resolve()} "
-        console.print(f"next: edit {paths[0]}, then `{env}albench check-strategy {name}` and `{env}pytest {paths[1]}`")
+        albench = command_here("albench") or f"{command_here('python') or 'python'} -m albench"
+        pytest = command_here("pytest")
+        test = (f" and `{env}{pytest} {paths[1]}`" if pytest else
+                f"; pytest, to run {paths[1]}, is not installed here: `{command_here('pip') or 'pip'} install pytest`")
+        console.print(f"next: edit {paths[0]}, then `{env}{albench} check-strategy {name}`{test}",
+                      markup=False, highlight=False, soft_wrap=True)  # commands stay whole for copying

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+from albench.cli.active_bench import BUDGET_HELP, UNTIL_HELP
 from albench.cli.common import console, fail, print_frame, writable_store
 
 if TYPE_CHECKING:  # the grid machinery (pydantic, the registries) loads when a command runs, not for --help
@@ -51,21 +51,14 @@ def show(file: Path = typer.Argument(..., help="Grid YAML file.")) -> None:
     console.print(f"runs: {len(grid)}")
 
 
-def _bar(quiet: bool) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.fields[failed]} failed, {task.fields[timed_out]} timed out"),
-                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
-                    console=console, disable=quiet, transient=False, refresh_per_second=2)
-
-
 @app.command("run")
 def run(
     file: Path = typer.Argument(..., help="Grid YAML file."),
     out: Path = typer.Option(None, "--out", help="Results folder.", show_default="results/<grid name>"),
     workers: int = typer.Option(
-        None, "--workers", "-w", min=0, show_default=False,
-        help="Run on a new local Dask cluster of this many worker processes. 0: run in this "
-             "process. [default: in this process, or on Dask's configured scheduler-address if set]"),
+        None, "--workers", "-w", min=0,
+        show_default="in this process, or on Dask's configured scheduler-address if set",
+        help="Run on a new local Dask cluster of this many worker processes. 0: run in this process."),
     scheduler: str = typer.Option(
         None, "--scheduler", metavar="ADDRESS",
         help="Run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (started with `dask scheduler` "
@@ -82,15 +75,32 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or leaderboard."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say how many runs are stored and left, and about how "
                                  "long the rest takes from the stored runs' timings; run and write nothing."),
+    budget: str = typer.Option(None, "--budget", "-b", show_default=False,
+                               help="Run only a budgeted share of the grid, as `albench grid sample` does (same "
+                                    "design, seed 0, metric auc_accuracy, one round), and print the full-grid "
+                                    "estimate: " + BUDGET_HELP[0].lower() + BUDGET_HELP[1:] + " Not with "
+                                    "--dry-run, --rerun-failed or --rerun-changed."),
+    until: str = typer.Option(None, "--until", help="With --budget: " + UNTIL_HELP),
+    confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Confidence of --until."),
 ) -> None:
     """Run every run of the grid not already stored, then print a leaderboard (active testing: estimator errors).
 
     Finished runs are skipped, so running the same command again after an
     interruption (Ctrl-C, kill -9, a lost cluster) completes the grid, with
-    every run stored once.
+    every run stored once. In a terminal a progress bar shows runs done,
+    failed and timed out, and the time elapsed and left (at the mean rate
+    since the start); elsewhere (a log file, a pipe) a progress line is
+    printed every ALBENCH_PROGRESS_INTERVAL seconds (default 30) and at the end.
     """
     from albench.dask_executor import DaskSetupError, check_address, configured_scheduler
 
+    if budget is None and until is not None:
+        fail("--until needs --budget (the stopping rule of a budgeted grid)")
+    clash = [name for name, given in (("--dry-run", dry_run), ("--rerun-failed", rerun_failed),
+                                      ("--rerun-changed", rerun_changed)) if given]
+    if budget is not None and clash:
+        fail(f"--budget cannot be combined with {', '.join(clash)}: a budgeted grid's design decides which runs "
+             "are run (`albench grid sample --help`)")
     if workers and scheduler:
         fail("give either --workers (a new local cluster) or --scheduler (an existing one), not both")
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
@@ -101,6 +111,12 @@ def run(
         except DaskSetupError as exc:
             fail(str(exc))
     grid = _load(file)
+    if budget is not None:
+        from albench.cli.active_bench import run_budgeted
+
+        run_budgeted(grid, out or Path("results") / grid.name, budget, until=until, confidence=confidence,
+                     workers=workers, scheduler=scheduler, timeout=timeout, quiet=quiet)
+        return
     if dry_run:
         _dry_run(grid, out or Path("results") / grid.name, workers)
         return
@@ -116,31 +132,24 @@ def run(
 
 
 def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, rerun_failed: bool, timeout) -> None:
-    """Run what is left with a progress bar; print the summary line and the commonest errors."""
+    """Run what is left with a progress display; print the summary line and the commonest errors."""
     from albench.dask_executor import DaskSetupError
     from albench.store import DamagedPart, StoreError
 
-    with _bar(quiet) as bar:
-        task = bar.add_task(grid.name, total=None, failed=0, timed_out=0)
-
-        def on_start(n_todo: int, n_skipped: int) -> None:
-            bar.update(task, total=n_todo)
-
-        errors: Counter[str] = Counter()  # distinct error messages of this call's failed runs
+    errors: Counter[str] = Counter()  # distinct error messages of this call's failed runs
+    with progress_reporter(grid.name, quiet) as shown:
 
         def tick(row: dict) -> None:
             if row["status"] == "error":
                 errors[str(row.get("error"))] += 1
-            fields = bar.tasks[task].fields
-            bar.update(task, advance=1, failed=fields["failed"] + (row["status"] == "error"),
-                       timed_out=fields["timed_out"] + (row["status"] == "timeout"))
+            shown.tick(row)
 
-        options = dict(rerun_failed=rerun_failed, timeout_s=timeout, progress=tick, on_start=on_start)
+        options = dict(rerun_failed=rerun_failed, timeout_s=timeout, progress=tick, on_start=shown.on_start)
         try:
             if on_dask:
-                from albench.dask_executor import connect, run_grid_dask
+                from albench.dask_executor import run_grid_dask
 
-                with connect(workers, scheduler) as client:
+                with cluster(workers, scheduler, quiet) as client:
                     summary = run_grid_dask(grid, store, client, **options)
             else:
                 from albench.execute import run_grid
@@ -151,7 +160,7 @@ def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, 
         except StoreError as exc:  # a lock taken since the check above, a damaged part, a full disk
             fail(str(exc) if isinstance(exc, DamagedPart) else f"--out: {exc}")
         except KeyboardInterrupt:
-            bar.stop()
+            shown.stop()
             fail("interrupted; finished runs are stored: run the same command again to finish the grid",
                  code=130)
     console.print(summary.line())
@@ -159,10 +168,34 @@ def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, 
         console.print(f"  error in {count} run(s): {message}", markup=False, highlight=False)
 
 
+def progress_reporter(name: str, quiet: bool):
+    """The progress display of a grid's runs on stdout (``albench.cli.progress``); a bad interval fails cleanly."""
+    from albench.cli.progress import reporter
+
+    try:
+        return reporter(name, console, quiet)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def cluster(workers: int | None, scheduler: str | None, quiet: bool = False):
+    """``connect(workers, scheduler)``, saying first what starts (a cluster takes seconds to come up)."""
+    from albench.dask_executor import configured_scheduler, connect
+
+    if not quiet:
+        address = scheduler or (None if workers else configured_scheduler())
+        what = (f"connecting to the Dask scheduler at {address} ..." if address
+                else f"starting a local Dask cluster of {workers} worker process(es) ...")
+        console.print(what, markup=False, highlight=False)
+    return connect(workers, scheduler)
+
+
 def _left(grid: Grid, store) -> tuple[int, int]:
     """(stored, left) runs of the grid: reads the stored run_id and status columns only."""
-    done = store.finished()
-    stored = sum(spec.run_id in done for spec in grid.specs()) if done else 0
+    from albench.execute import stored_flags
+
+    done = store.finished_ids()  # sorted integers, looked up in batches: no Python set of every stored id
+    stored = int(stored_flags(grid, done).sum()) if done else 0
     return stored, len(grid) - stored
 
 
@@ -198,7 +231,7 @@ def _closing_tables(grid: Grid, store) -> None:
     from albench.store import StoreError
 
     try:
-        runs = store.read("runs")
+        runs = store.read("runs", leaderboard_columns(grid, store))
     except StoreError as exc:
         fail(str(exc))
     if not runs.empty and grid.kind == "at":
@@ -212,6 +245,33 @@ def _closing_tables(grid: Grid, store) -> None:
     elif not runs.empty:
         print_frame(leaderboard(runs), title=f"leaderboard ({grid.name}, mean AUC of accuracy)")
     console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
+
+
+AT_OUTPUTS = ("_squared_error", "_ci_low", "_ci_high")  # per estimator: the final table's errors and intervals
+
+
+def leaderboard_columns(grid: Grid, store) -> list[str] | None:
+    """The runs columns the closing table reads, so a re-run of a huge store does not load every column.
+
+    Bookkeeping, the grid kind's hyperparameters with their ``*_params`` (the
+    tables label methods and group by them), and then, for AL, the AUC
+    metrics (``auc_accuracy`` is ranked; an oracle baseline normalises all
+    three); for active testing, each estimator's squared error and interval,
+    the true risk and the largest importance weight (the reliability
+    warning). None (every column) for a kind albench does not know.
+    """
+    from albench.kinds import KINDS
+
+    if grid.kind not in KINDS:
+        return None
+    keys = list(KINDS[grid.kind].params.model_fields)
+    columns = ["run_id", "kind", "status", *keys, *(f"{k}_params" for k in keys)]
+    if grid.kind == "al":
+        return [*columns, "auc_accuracy", "auc_macro_f1", "auc_weighted_f1"]
+    from albench.results import Results
+
+    stored = Results(store.root).columns("runs")  # estimators are plug-ins: their columns are found by name
+    return [*columns, "true_risk", "max_weight", *(c for c in stored if c.endswith(AT_OUTPUTS))]
 
 
 def _changed_implementations(grid: Grid, store, rerun: bool) -> None:

@@ -103,7 +103,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,7 +115,7 @@ from albench.al_loop import EDGE_CYCLES, METRICS
 from albench.importers import ogal_codes
 from albench.importers.ogal_files import (ID, OgalError, enum_name, find, ints, matrix, read_csv, read_workload,
                                           selections, subset)
-from albench.store import Store, StoreError, _write_atomic
+from albench.store import Store, StoreError
 from albench.table_schema import schemas_for
 
 DONE, FAILED, STARTED = "05_done_workload.csv", "05_failed_workloads.csv", "05_started_oom_workloads.csv"
@@ -311,12 +310,7 @@ def _runs_table(columns: dict[str, list]) -> pa.Table:
 
 def _write(store: Store, runs: pa.Table, curves: pa.Table | None) -> None:
     """One part in each table, as ``Store.write`` does: curves renamed first, then the runs part."""
-    name = f"part-{uuid.uuid4().hex}.parquet"
-    for table, data in (("curves", curves), ("runs", runs)):
-        if data is None or not len(data):
-            continue
-        store.dir(table).mkdir(parents=True, exist_ok=True)
-        _write_atomic(data, store.dir(table) / name)
+    store.write_tables({"runs": runs, "curves": curves if curves is not None and len(curves) else None})
 
 
 def _chunks(n: int, size: int):

@@ -1,0 +1,65 @@
+"""``print_frame`` fits an 80-column terminal: no header, number or strategy name is cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+
+from albench.cli.common import print_frame
+
+NAMES = ["skactiveml.uncertainty_margin(method=margin_sampling)", "modal.uncertainty_sampling",
+         "badge(embedding=penultimate_layer)", "random"]
+
+
+def _wide_table() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    columns = ["mean_auc_accuracy", "mean_rank", "ci95_low", "ci95_high", "p_vs_best", "runs", "failures",
+               "normalized_auc_accuracy", "wins_against_random", "median_final_accuracy"]
+    df = pd.DataFrame({"strategy": NAMES, **{c: rng.random(len(NAMES)) for c in columns}})
+    df["runs"] = [120, 120, 118, 120]
+    df["ci95_low"] = [1.25e-5, 0.5, 0.25, 0.125]  # small numbers keep their significant digits
+    df["note"] = ["one implementation of the margin, as in scikit-activeml's own documentation"] * len(NAMES)
+    return df
+
+
+def _render(df: pd.DataFrame, width: int = 80) -> str:
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))
+    print_frame(df, title="leaderboard: strategy by mean rank within 4 blocks (dataset)", out=console)
+    return console.export_text()
+
+
+def test_a_wide_table_with_long_names_fits_80_columns_with_every_header_name_and_number_whole():
+    df = _wide_table()
+    text = _render(df)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for header in df.columns:
+        assert header in text, header
+    for i, name in enumerate(NAMES):  # too wide for two parts: transposed, after a key naming every row
+        assert f"#{i + 1}  {name}" in text, name
+    assert "1.25e-05" in text and "118" in text
+    for word in "one implementation of the margin, as in scikit-activeml's own documentation".split():
+        assert word in text  # prose wraps between words
+
+
+def test_a_table_a_little_too_wide_is_printed_in_two_parts_each_with_the_method_column():
+    df = _wide_table().drop(columns="note").assign(strategy=["margin", "entropy", "badge", "random"])
+    df = df[["strategy", *df.columns[1:8]]]
+    df.insert(0, "rank", [1, 2, 3, 4])  # the leading columns reach up to the method: rank, strategy
+    text = _render(df)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "part 1 of 2" in text and "part 2 of 2" in text
+    for header in df.columns:
+        assert header in text, header
+    assert text.count("strategy") == 3  # the title and each part's header
+    for name in df["strategy"]:
+        assert text.count(name) == 2, name
+    assert text.count("rank") == 2 + 2 * text.count("mean_rank")  # "rank" leads each part too
+
+
+def test_a_table_that_fits_is_one_table():
+    df = _wide_table()[["strategy", "runs", "failures"]]
+    text = _render(df)
+    assert "part" not in text and "#1" not in text and text.count("┏") == 1
+    assert all(name in text for name in NAMES)
+    assert _render(_wide_table(), width=400).count("┏") == 1
