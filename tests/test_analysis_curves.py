@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -140,3 +141,25 @@ def test_jaccard_by_marks_equals_jaccard_by_sorted_keys(monkeypatch):
     monkeypatch.setattr(curves_module, "MIN_TABLE_PAIRS", 10 ** 9)  # as for a pool too large for marks
     monkeypatch.setattr(curves_module, "GATHER_CHUNK", 300)  # and many chunks
     np.testing.assert_array_equal(jaccard_first(seqs, a, b), by_marks)
+
+
+def test_only_the_ranked_metric_is_read_and_an_unknown_one_still_lists_every_metric(tmp_path):
+    from typer.testing import CliRunner
+
+    from albench.analysis.inputs import run_columns
+    from albench.cli import app
+
+    runs, curves = _results()
+    runs = runs.assign(final_accuracy=runs["auc_accuracy"] + 0.1, fit_s=1.0, python_version="3")
+    res = _stored(tmp_path, runs, curves)
+    names = res.columns("runs")
+    assert set(run_columns(names)) == set(names) - {"final_accuracy", "fit_s", "python_version"}
+    assert "final_accuracy" in run_columns(names, "final_accuracy") and "auc_accuracy" not in run_columns(
+        names, "final_accuracy")
+    assert set(run_columns(names, "rampup_accuracy")) == set(names) - {"python_version"}  # from the curves
+    out = CliRunner().invoke(app, ["analyze", str(tmp_path), "--metric", "final_accuracy", "--resamples", "50",
+                                   "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["metric"] == "final_accuracy"
+    bad = CliRunner().invoke(app, ["analyze", str(tmp_path), "--metric", "no_such_metric"])
+    assert bad.exit_code == 2 and "final_accuracy" in bad.output and "fit_s" in bad.output

@@ -125,3 +125,13 @@ def test_lower_is_better_metrics_rank_ascending(matrix):
     assert not comparison.higher_is_better
     expected = stats.rankdata(matrix, axis=1).mean(axis=0)
     assert comparison.table.set_index("strategy").loc[METHODS, "mean_rank"].to_numpy() == pytest.approx(expected)
+
+
+def test_a_bootstrap_in_small_batches_draws_the_same_resamples(monkeypatch):
+    from albench.analysis import stats as stats_module
+
+    values = np.random.default_rng(4).normal(size=(37, 5))
+    statistic = lambda idx: values[idx].mean(axis=(-2, -1))  # noqa: E731
+    whole = stats_module.bootstrap_ci(37, statistic, 500, 0.9, seed=3, unit_size=5)
+    monkeypatch.setattr(stats_module, "BOOTSTRAP_CELLS", 37 * 5 * 7)  # 7 resamples per call
+    assert stats_module.bootstrap_ci(37, statistic, 500, 0.9, seed=3, unit_size=5) == whole

@@ -66,8 +66,9 @@ def _leaderboards(cells: np.ndarray, weights: np.ndarray, higher_is_better: bool
     are averaged over blocks.
     """
     present = np.isfinite(cells)
-    total = np.einsum("sv,bvm->sbm", weights, np.where(present, cells, 0.0))
-    count = np.einsum("sv,bvm->sbm", weights, present.astype(float))
+    # sums over the chosen values as one matrix product each (BLAS; einsum's loops took a minute at 10^6 runs)
+    total = np.tensordot(weights, np.where(present, cells, 0.0), axes=([1], [1]))
+    count = np.tensordot(weights, present.astype(float), axes=([1], [1]))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = total / count
     ranks = rankdata(-means if higher_is_better else means, axis=-1, nan_policy="omit")

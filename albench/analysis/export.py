@@ -222,7 +222,7 @@ def export(results: Results, out: Path, figure_formats=FIGURE_FORMATS, table_for
            progress: Callable[[str], None] | None = None) -> Exported:
     """Analyse ``results`` and write ``out/figures/*.{png,svg,pdf}`` and ``out/tables/*.{tex,md}``."""
     say = progress or (lambda step: None)
-    runs, curves = read_inputs(results)
+    runs, curves = read_inputs(results, metric)
     analysis = analyze(runs, curves, metric=metric, kind=kind, n_resamples=n_resamples, progress=say)
     exported = Exported(analysis=analysis)
     if figure_formats:

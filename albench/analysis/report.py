@@ -189,7 +189,7 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
     if not force and (done := _unchanged(out, stamp)) is not None:
         say("report unchanged")
         return done
-    runs, curves = read_inputs(results)
+    runs, curves = read_inputs(results, metric)
     analysis = analyze(runs, curves, metric=metric, kind=kind, n_resamples=n_resamples, progress=say)
     frame, comparison = analysis.frame, analysis.comparison
     runs = export.kind_runs(analysis, runs)

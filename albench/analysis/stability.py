@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sstats
 
 from albench.analysis.curves import Curves, jaccard_first, query_sequences
 from albench.analysis.frame import Frame
@@ -86,12 +85,20 @@ def value_pairs(n_values: int, seed: int) -> list[tuple[int, int]]:
     return [(int(a[i]), int(b[i])) for i in chosen]
 
 
-def _pearson(x: np.ndarray, y: np.ndarray) -> float:
-    keep = np.isfinite(x) & np.isfinite(y)
-    x, y = x[keep], y[keep]
-    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan
-    return float(sstats.pearsonr(x, y).statistic)
+def _pearson(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson's r of columns ``a[p]`` and ``b[p]`` of ``x`` (rows x values) over the rows where both are
+    finite, for every pair p at once; NaN with fewer than 3 such rows or a constant column."""
+    xa, xb = x[:, a], x[:, b]
+    keep = np.isfinite(xa) & np.isfinite(xb)
+    n = keep.sum(axis=0)
+    xa, xb = np.where(keep, xa, 0.0), np.where(keep, xb, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        da = np.where(keep, xa - xa.sum(axis=0) / n, 0.0)
+        db = np.where(keep, xb - xb.sum(axis=0) / n, 0.0)
+        r = (da * db).sum(axis=0) / np.sqrt((da * da).sum(axis=0) * (db * db).sum(axis=0))
+    constant = (np.where(keep, xa, -np.inf).max(axis=0) == np.where(keep, xa, np.inf).min(axis=0)) | \
+               (np.where(keep, xb, -np.inf).max(axis=0) == np.where(keep, xb, np.inf).min(axis=0))
+    return np.where((n >= 3) & ~constant, np.clip(r, -1.0, 1.0), math.nan)
 
 
 def _pair_label(values: list, pair: tuple[int, int]) -> str:
@@ -117,17 +124,14 @@ def _matrix(values: list, pairs: list, pair_values: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(m, index=labels, columns=labels)
 
 
-def _rank_matrix(frame: Frame, rows: pd.DataFrame, metric: str, blocks: list, methods: list) -> np.ndarray:
-    """blocks x methods ranks (1 best) of the mean metric of ``rows``; NaN where a method has no run."""
-    means = rows.groupby([frame.block, frame.method])[metric].mean().unstack(frame.method)
-    means = means.reindex(index=blocks, columns=methods)
-    return block_ranks(means, frame.higher_is_better(metric)).to_numpy(dtype=float)
-
-
 def _tau(frame: Frame, ok: pd.DataFrame, metric: str, h: str, values: list, pairs: list, n_resamples: int,
          confidence: float, seed: int) -> tuple[dict, pd.DataFrame]:
     blocks, methods = frame.values(frame.block), frame.values(frame.method)
-    per_value = np.stack([_rank_matrix(frame, ok[ok[h] == v], metric, blocks, methods) for v in values])
+    means = ok.groupby([h, frame.block, frame.method], observed=True)[metric].mean()
+    means = means.reindex(pd.MultiIndex.from_product([values, blocks, methods])).unstack(-1)
+    means = means.reindex(index=pd.MultiIndex.from_product([values, blocks]), columns=methods)  # natural order
+    ranks = block_ranks(means, frame.higher_is_better(metric)).to_numpy(dtype=float)
+    per_value = ranks.reshape(len(values), len(blocks), len(methods))  # values x blocks x methods
     a, b = np.array(pairs).T
 
     def pair_taus(idx):  # idx (..., n) block indices -> (..., pairs)
@@ -137,7 +141,7 @@ def _tau(frame: Frame, ok: pd.DataFrame, metric: str, h: str, values: list, pair
     units = np.arange(len(blocks))
     taus = pair_taus(units)
     ci = bootstrap_ci(len(blocks), lambda idx: nanmean(np.moveaxis(pair_taus(idx), 0, -1), axis=-1),
-                      n_resamples, confidence, seed)
+                      n_resamples, confidence, seed, unit_size=per_value.shape[0] * per_value.shape[2])
     return _summary("kendall_tau", taus, pairs, values, len(blocks), ci), _matrix(values, pairs, taus)
 
 
@@ -151,20 +155,22 @@ def _matched(frame: Frame, ok: pd.DataFrame, h: str, column: str, aggfunc: str) 
     return wide.reindex(columns=[v for v in frame.values(h) if v in wide.columns]), unit
 
 
-def _per_unit(wide: pd.DataFrame, unit: str | None, pairs: list, pair_value) -> np.ndarray:
-    """units x pairs: ``pair_value(column a, column b)`` over the matched rows of each unit."""
+def _per_unit(wide: pd.DataFrame, unit: str | None, pairs: list, pairs_value) -> np.ndarray:
+    """units x pairs: ``pairs_value(rows x values, a, b)`` over the matched rows of each unit, every pair
+    (a[p], b[p]) of value positions at once."""
     groups = [np.arange(len(wide))] if unit is None else list(
         pd.Series(np.arange(len(wide))).groupby(wide.index.get_level_values(unit).to_numpy(), sort=True).agg(list)
         .map(np.asarray))
     values = wide.to_numpy()
-    return np.array([[pair_value(values[g, a], values[g, b]) for a, b in pairs] for g in groups], dtype=float)
+    a, b = (np.array(side, dtype=np.int64) for side in zip(*pairs))
+    return np.array([pairs_value(values[g], a, b) for g in groups], dtype=float)
 
 
 def _unit_measure(name: str, per_unit: np.ndarray, pairs: list, values: list, n_resamples: int,
                   confidence: float, seed: int) -> tuple[dict, pd.DataFrame]:
     pair_values = nanmean(per_unit, axis=0)
     ci = bootstrap_ci(len(per_unit), lambda idx: nanmean(nanmean(per_unit[idx], axis=-2), axis=-1),
-                      n_resamples, confidence, seed)
+                      n_resamples, confidence, seed, unit_size=per_unit.shape[1])
     return _summary(name, pair_values, pairs, values, len(per_unit), ci), _matrix(values, pairs, pair_values)
 
 
@@ -178,6 +184,7 @@ class _Contexts:
     ids: pd.DataFrame  # matched run_ids: contexts x values of H
     unit: str | None  # the column whose values are the units
     order: np.ndarray  # per context, its place in a seeded shuffle of its unit's contexts
+    rows: np.ndarray  # contexts x values: the runs' positions among the ok runs (-1: none)
 
 
 def _contexts(frame: Frame, ok: pd.DataFrame, h: str, seed: int) -> _Contexts:
@@ -187,25 +194,24 @@ def _contexts(frame: Frame, ok: pd.DataFrame, h: str, seed: int) -> _Contexts:
     order = np.zeros(len(ids), dtype=np.int64)
     for positions in pd.Series(np.arange(len(ids))).groupby(units, sort=True).agg(list):
         order[np.asarray(positions)] = rng.permutation(len(positions))
-    return _Contexts(ids, unit, order)
+    rows = pd.Index(ok["run_id"]).get_indexer(ids.to_numpy().ravel()).reshape(ids.shape)
+    return _Contexts(ids, unit, order, rows)
 
 
 def _runs_of(contexts: dict[str, _Contexts], k: int) -> np.ndarray:
-    """The run_ids of the first ``k`` contexts per unit of every hyperparameter."""
-    ids = [c.ids.to_numpy()[c.order < k].ravel() for c in contexts.values()]
-    ids = pd.unique(np.concatenate(ids)) if ids else np.zeros(0, dtype=object)
-    return np.asarray([i for i in ids if isinstance(i, str)], dtype=object)
+    """Positions (among the ok runs) of the runs of the first ``k`` contexts per unit of every hyperparameter."""
+    rows = np.unique(np.concatenate([c.rows[c.order < k].ravel() for c in contexts.values()] or [[-1]]))
+    return rows[rows >= 0]
 
 
 def _contexts_per_unit(contexts: dict[str, _Contexts], ok: pd.DataFrame) -> int:
     """The largest K whose runs queried at most MAX_INDICES indices (every context if they all fit)."""
-    queried = ((ok["n_labelled_final"] - ok["n_labelled_start"]).fillna(ASSUMED_QUERIES)
-               if {"n_labelled_final", "n_labelled_start"} <= set(ok.columns)
-               else pd.Series(ASSUMED_QUERIES, index=ok.index))
-    queried = pd.Series(queried.to_numpy(dtype=float), index=ok["run_id"].to_numpy())
+    queried = ((ok["n_labelled_final"] - ok["n_labelled_start"]).to_numpy(dtype=float)
+               if {"n_labelled_final", "n_labelled_start"} <= set(ok.columns) else np.full(len(ok), np.nan))
+    queried = np.where(np.isfinite(queried), queried, ASSUMED_QUERIES)
 
     def cost(k: int) -> float:
-        return float(queried.reindex(_runs_of(contexts, k)).fillna(ASSUMED_QUERIES).sum())
+        return float(queried[_runs_of(contexts, k)].sum())
 
     low, high = 1, max((int(c.order.max(initial=0)) + 1 for c in contexts.values()), default=1)
     if cost(high) <= MAX_INDICES:
@@ -214,6 +220,21 @@ def _contexts_per_unit(contexts: dict[str, _Contexts], ok: pd.DataFrame) -> int:
         mid = (low + high + 1) // 2
         low, high = (mid, high) if cost(mid) <= MAX_INDICES else (low, mid - 1)
     return low
+
+
+def _overlaps(seqs):
+    """``pairs_value`` for ``_per_unit``: mean Jaccard of the matched runs (sequence rows, -1: none) per pair."""
+    def pairs_value(rows: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        x, y = rows[:, a].T.ravel(), rows[:, b].T.ravel()  # pair by pair
+        pair = np.repeat(np.arange(len(a)), len(rows))
+        known = (x >= 0) & (y >= 0)
+        values = jaccard_first(seqs, x[known], y[known])
+        finite = np.isfinite(values)
+        total = np.bincount(pair[known][finite], weights=values[finite], minlength=len(a))
+        count = np.bincount(pair[known][finite], minlength=len(a))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return total / count
+    return pairs_value
 
 
 def agreement(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = None, n_resamples: int = 1000,
@@ -229,7 +250,9 @@ def agreement(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = 
         contexts = {h: _contexts(frame, unique, h, seed) for h in frame.hyperparameters
                     if h not in ("dataset", "task") and len(frame.values(h)) > 1}
         k = _contexts_per_unit(contexts, unique)
-    seqs = curves.query_sequences(_runs_of(contexts, k)) if contexts else None
+        seqs = curves.query_sequences(unique["run_id"].to_numpy()[_runs_of(contexts, k)])
+    else:
+        seqs = None
     rows, matrices = [], {}
     for h in frame.hyperparameters:
         values = [v for v in frame.values(h) if (ok[h] == v).any()]
@@ -257,13 +280,8 @@ def agreement(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = 
             ids, unit = c.ids[c.order < k], c.unit
             codes = pd.DataFrame(seqs.rows(ids.to_numpy().ravel()).reshape(ids.shape), index=ids.index,
                                  columns=ids.columns)  # -1: no run or no curves
-
-            def overlap(x, y):
-                known = (x >= 0) & (y >= 0)
-                return nanmean(jaccard_first(seqs, x[known], y[known])) if known.any() else math.nan
-
-            summary, matrices[h]["jaccard"] = _unit_measure("jaccard", _per_unit(codes, unit, pairs, overlap), pairs,
-                                                            values, n_resamples, confidence, seed)
+            summary, matrices[h]["jaccard"] = _unit_measure("jaccard", _per_unit(codes, unit, pairs, _overlaps(seqs)),
+                                                            pairs, values, n_resamples, confidence, seed)
             row.update(summary, jaccard_contexts=len(ids), jaccard_contexts_total=len(c.ids))
         rows.append(row)
     columns = (["hyperparameter", "pairs", "pairs_total"] + [f"{m}{s}" for m in MEASURES for s in SUFFIXES]

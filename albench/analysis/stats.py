@@ -24,12 +24,19 @@ from scipy import stats
 MIN_RELIABLE_UNITS = 5
 
 
+BOOTSTRAP_CELLS = 20_000_000  # values one vectorised call of a bootstrap statistic may touch
+
+
 def bootstrap_ci(n_units: int, statistic: Callable[[np.ndarray], np.ndarray], n_resamples: int,
-                 confidence: float, seed: int) -> tuple[float, float, float]:
+                 confidence: float, seed: int, unit_size: int = 1) -> tuple[float, float, float]:
     """(statistic on all units, CI low, CI high), resampling the units with replacement.
 
     ``statistic(idx)`` takes unit indices of shape (..., n) and reduces the
-    last axis; scipy's bootstrap calls it on whole batches of resamples.
+    last axis; scipy's bootstrap calls it on batches of resamples, of at most
+    ``BOOTSTRAP_CELLS / (n * unit_size)`` resamples, ``unit_size`` being the
+    values the statistic reads per unit (a block's ranks of every method under
+    every value: 1000 blocks x 20 values x 10 methods at once would take GiBs).
+    The resamples drawn are the same whatever the batch size.
     """
     units = np.arange(n_units)
     point = float(statistic(units)) if n_units else math.nan
@@ -39,6 +46,7 @@ def bootstrap_ci(n_units: int, statistic: Callable[[np.ndarray], np.ndarray], n_
         warnings.simplefilter("ignore")
         res = stats.bootstrap((units,), lambda idx, axis=-1: statistic(idx), vectorized=True,
                               n_resamples=n_resamples, confidence_level=confidence, method="percentile",
+                              batch=max(1, BOOTSTRAP_CELLS // (n_units * max(unit_size, 1))),
                               rng=np.random.default_rng(seed))
     return point, float(res.confidence_interval.low), float(res.confidence_interval.high)
 

@@ -65,7 +65,7 @@ def analyze(
     res = _open(results, grid)
     with _steps(as_json) as say:
         try:
-            runs, curves = read_inputs(res)
+            runs, curves = read_inputs(res, metric)
             analysis = run_analysis(runs, curves, metric=metric, kind=kind, block=block,
                                     n_resamples=resamples, seed=seed, rope=rope, progress=say,
                                     include_oracles=include_oracles)
