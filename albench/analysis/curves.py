@@ -4,9 +4,9 @@ A study of OGAL's size stores 10^8 curve rows, which do not fit in memory as
 a pandas frame. ``Curves`` wraps one DuckDB view ``curves`` (over the Parquet
 parts of a results folder, or over a pandas frame in tests and notebooks) and
 answers what the analysis asks of it: group-bys joined with tables of run
-labels (``sql``), a column-pruned slice as a pandas frame (``frame``), and the
-pool indices queried by chosen runs (``query_sequences``), read as Arrow
-integer lists into one flat array, never as Python lists.
+labels (``sql``, ``group_sums``) and the pool indices queried by chosen runs
+(``query_sequences``), read as Arrow integer lists into one flat array, never
+as Python lists.
 """
 
 from __future__ import annotations
@@ -73,12 +73,6 @@ class Curves:
         finally:
             for name in frames:
                 self.con.unregister(name)
-
-    def frame(self, columns: list[str], where: str = "", **frames: pd.DataFrame) -> pd.DataFrame:
-        """The given columns (those that exist) of the rows matching ``where`` (SQL), as pandas."""
-        present = [c for c in columns if c in self.columns]
-        listed = ", ".join(quote(c) for c in present)
-        return self.sql(f"SELECT {listed} FROM curves" + (f" WHERE {where}" if where else ""), **frames)
 
     def query_sequences(self, run_ids) -> QuerySequences | None:
         """The indices each of ``run_ids`` queried, cycle by cycle, each batch in ascending order
