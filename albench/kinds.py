@@ -15,7 +15,7 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from albench import params
-from albench.registry import Registry
+from albench.registry import Registry, is_import_path
 
 
 class Component(BaseModel):
@@ -47,7 +47,7 @@ def _known_in(registry: Registry | Callable[[], Registry], *, allow_import_path:
         reg = registry() if callable(registry) else registry
         if reg.kind == "strategy" and comp.name in UNLOADED_PLUGIN_NAMES.get() and comp.name not in reg:
             return comp  # defined by a plug-in that was read, not run (`grid show`): its parameters go unchecked
-        if allow_import_path and _is_import_path(comp.name):
+        if allow_import_path and is_import_path(comp.name):
             from albench import learners
 
             factory = learners.resolve(comp.name)  # raises UnknownName with the reason
@@ -78,10 +78,6 @@ def _learners() -> Registry:
     from albench import learners
 
     return learners.registry
-
-
-def _is_import_path(name: str) -> bool:
-    return "." in name  # learners.is_import_path, without importing scikit-learn
 
 
 def _strategies() -> Registry:
@@ -218,7 +214,7 @@ class Kind:
         """name -> the implementation installed now of component ``key`` (None: unavailable here)."""
         out: dict[str, str | None] = {}
         for name in names:
-            if key in ("learner", "model") and _is_import_path(name):
+            if key in ("learner", "model") and is_import_path(name):
                 from albench import learners
 
                 out[name] = learners.import_path_implementation(name)

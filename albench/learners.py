@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
 
 from albench import params as params_module
 from albench.deep import register_if_installed
-from albench.registry import Registry, UnknownName
+from albench.registry import Registry, UnknownName, is_import_path
 
 registry = Registry("learner")
 register = registry.register
@@ -67,10 +67,6 @@ def _torch_cnn(**params):
 
 
 _torch_cnn.passes_params_to = "albench.deep.torch_learners:TorchCNNClassifier"
-
-
-def is_import_path(name: str) -> bool:
-    return "." in name
 
 
 def resolve(name: str):

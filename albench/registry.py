@@ -162,6 +162,11 @@ class Registry:
         return self.get(name).factory(**params)
 
 
+def is_import_path(name: str) -> bool:
+    """``module.Class`` (a component given by its import path) rather than a registered short name."""
+    return "." in name
+
+
 def _same_code(a: Entry, b: Entry) -> bool:
     """The same factory; the same definition executed again (a module reloaded); or the same definition
     from an identical copy of its file (a plug-in folder copied to a worker)."""
