@@ -10,18 +10,19 @@ knows what AL is.
 
 A run's own ``sys.exit`` or ``KeyboardInterrupt`` (raised by a plug-in) is that
 run's failure, an error row; a Ctrl-C pressed by the user still stops the
-grid (``ctrl_c_recorded`` tells the two apart). Pending runs are generated
+grid (``albench.interrupts`` tells the two apart). Pending runs are generated
 from the grid as they are executed, never listed, so a grid of millions of
-runs starts at once; a row the results schema cannot hold becomes an error
-row instead of losing its batch.
+runs starts at once. Finished runs are written in parts by size
+(``albench.part_writer``), where a row the results schema cannot hold becomes
+an error row instead of losing its batch. Each executing process first
+removes the plug-in folders that killed processes left behind
+(``albench.stale_plugin_dirs``).
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import platform
-import signal
 import threading
 import time
 import traceback
@@ -29,17 +30,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
-from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
 from albench import deadline
+from albench.interrupts import ctrl_c_recorded, own_interrupt
 from albench.kinds import KINDS
+from albench.part_writer import BatchWriter
 from albench.run_context import RunContext, context_for, ensure_plugins
 from albench.run_ids import RunIds, SeenRunIds
 from albench.spec import Grid, RunSpec
-from albench.store import Store, StoreError, UnstorableRows, storable_values
+from albench.stale_plugin_dirs import remove_stale_once
+from albench.store import Store
 from albench.table_schema import schemas_for
 
 TRACEBACK_LINES = 12
@@ -47,6 +50,7 @@ TRACEBACK_LINES = 12
 # and threads on small matrices cost more than they give (twice the time measured
 # on two busy cores).
 RUN_THREADS = 1
+CHILD_EXIT_S = 5.0  # how long an idle run process may take to exit on its own (and remove its plug-in folder)
 Progress = Callable[[dict], None]  # called with each stored runs row
 
 
@@ -93,7 +97,7 @@ def execute_run(spec: RunSpec, grid_name: str, timeout_s: float | None = None) -
     except deadline.RunTimeout as exc:
         row.update(status="timeout", error=f"stopped after {time.perf_counter() - t0:.1f} s: {exc}")
     except (Exception, SystemExit, KeyboardInterrupt) as exc:
-        if isinstance(exc, KeyboardInterrupt) and not _own_interrupt():
+        if isinstance(exc, KeyboardInterrupt) and not own_interrupt():
             raise  # the user's Ctrl-C: it stops the grid
         what = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, SystemExit):
@@ -103,44 +107,6 @@ def execute_run(spec: RunSpec, grid_name: str, timeout_s: float | None = None) -
         tb = traceback.format_exc().rstrip().splitlines()
         row.update(status="error", error=what, error_traceback="\n".join(tb[-TRACEBACK_LINES:]))
     return finish_row(row, started, t0), curves
-
-
-class _CtrlC:
-    guarded = False  # a handler of ours records real Ctrl-C presses in this process's main thread
-    pressed = False
-
-
-def _own_interrupt() -> bool:
-    """Whether a KeyboardInterrupt now being handled was raised by the run rather than by a Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        return True  # Python delivers SIGINT to the main thread only
-    return _CtrlC.guarded and not _CtrlC.pressed
-
-
-def interrupts_are_runs_own() -> None:
-    """In a process that ignores SIGINT (a run process), every KeyboardInterrupt is a run's own."""
-    _CtrlC.guarded, _CtrlC.pressed = True, False
-
-
-@contextmanager
-def ctrl_c_recorded() -> Iterator[None]:
-    """Within the block, a Ctrl-C is recorded before it raises, so runs can tell their own interrupts apart."""
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler or _CtrlC.guarded):
-        yield  # someone else handles SIGINT (or we already do): every interrupt counts as real
-        return
-
-    def pressed(signum, frame):
-        _CtrlC.pressed = True
-        raise KeyboardInterrupt
-
-    _CtrlC.guarded, _CtrlC.pressed = True, False
-    signal.signal(signal.SIGINT, pressed)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        _CtrlC.guarded = _CtrlC.pressed = False
 
 
 def warm_up() -> None:
@@ -177,6 +143,7 @@ def run_batch(specs: list[RunSpec], ctx: RunContext) -> list[tuple[dict, list[di
     With a time limit, the runs go to this thread's killable run process
     (``albench.run_process``); without one, they run right here.
     """
+    remove_stale_once()  # plug-in folders of this machine's killed processes, on the worker's first task
     ensure_plugins(ctx)
     if ctx.timeout_s is None:
         return [execute_run(spec, ctx.grid_name) for spec in specs]
@@ -261,74 +228,6 @@ def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[Pendi
     return PendingRuns(grid, stored, len(grid) - skipped), skipped
 
 
-PART_RUNS = 1000  # runs per part at most; the environment variable ALBENCH_PART_RUNS overrides it
-PART_CURVE_ROWS = 20_000  # buffered curve rows that write a part (about 20 MB of rows in memory)
-PART_MAX_S = 300.0
-
-
-def part_runs() -> int:
-    """Runs per part: ``ALBENCH_PART_RUNS`` if set (smaller parts lose less work when a grid is killed),
-    else ``PART_RUNS``."""
-    text = os.environ.get("ALBENCH_PART_RUNS", "").strip()
-    if not text:
-        return PART_RUNS
-    if not text.isdigit() or int(text) < 1:
-        raise StoreError(f"ALBENCH_PART_RUNS={text!r}: must be a whole number of runs, at least 1")
-    return int(text)
-
-
-class BatchWriter:
-    """Buffers finished runs and writes a part by size: every ``max_runs`` runs (``part_runs()``), or as soon
-    as the buffered curve rows reach ``max_curve_rows``, whichever comes first.
-
-    ``max_s`` (5 minutes) is only a safety bound: a part is also written when
-    a run arrives that long after the last part, so a crash of the process
-    loses at most that much work (slow runs no longer get a part each, as
-    with the 10 s bound this replaced). ``schemas`` are the declared table
-    schemas (``albench.table_schema``). A run whose row they cannot hold is
-    stored as an error row saying why, with the values that fit, and without
-    its curves; the rest of the batch is written as usual.
-    """
-
-    def __init__(self, store: Store, max_runs: int | None = None, max_curve_rows: int = PART_CURVE_ROWS,
-                 max_s: float = PART_MAX_S, schemas: dict | None = None):
-        self.store, self.max_curve_rows, self.max_s = store, max_curve_rows, max_s
-        self.max_runs = part_runs() if max_runs is None else max_runs
-        self.schemas = schemas
-        self.runs: list[dict] = []
-        self.curves: list[dict] = []
-        self.last = time.monotonic()
-
-    def add(self, row: dict, curves: list[dict]) -> None:
-        self.runs.append(row)
-        self.curves.extend(curves)
-        if (len(self.runs) >= self.max_runs or len(self.curves) >= self.max_curve_rows
-                or time.monotonic() - self.last >= self.max_s):
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.runs:
-            self.last = time.monotonic()
-            return
-        try:
-            self.store.write(self.runs, self.curves, self.schemas)
-        except UnstorableRows as exc:
-            lost = {self.runs[i]["run_id"] for i in exc.bad}
-            runs = [unstorable_row(row, exc.bad[i], self.schemas) if i in exc.bad else row
-                    for i, row in enumerate(self.runs)]
-            self.store.write(runs, [c for c in self.curves if c.get("run_id") not in lost], self.schemas)
-        self.runs, self.curves = [], []
-        self.last = time.monotonic()
-
-
-def unstorable_row(row: dict, reason: str, schemas: dict | None) -> dict:
-    """The error row of a run whose row cannot be stored: every value that fits, and the reason."""
-    kept = storable_values(row, (schemas or {}).get("runs"))
-    kept.update(run_id=row["run_id"], status="error", error_traceback=None,
-                error=f"the run finished but its row cannot be stored ({reason})")
-    return kept
-
-
 class GridRecorder:
     """Stores each finished run once and keeps the grid's counts.
 
@@ -400,6 +299,7 @@ def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s:
         ctx = context_for(grid, timeout_s)
         recorder = GridRecorder(store, summary, progress, schemas=schemas_for(grid.kind))
         process = None
+        remove_stale_once()  # plug-in folders of killed run processes and workers
         limits = limit_threads()
         try:
             if ctx.timeout_s is None:
@@ -417,6 +317,6 @@ def run_grid(grid: Grid, store: Store, *, rerun_failed: bool = False, timeout_s:
             recorder.close()
             limits.restore_original_limits()
             if process is not None:
-                process.close()
+                process.close(wait_s=CHILD_EXIT_S)
             summary.wall_s = time.perf_counter() - t0
     return summary

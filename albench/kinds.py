@@ -142,6 +142,47 @@ def _surrogate_known(comp: Component) -> Component:
 
 ProposalRef = component_of(_proposals)
 SurrogateRef = Annotated[Component, BeforeValidator(_component), AfterValidator(_surrogate_known)]
+_learner_known = _known_in(_learners, allow_import_path=True, preflight=_learner_preflight)
+SEVERAL = "models"  # the parameter holding a list of rivals: ``{name: "gnb+rf", params: {models: [...]}}``
+
+
+def _rival_value(value: Any) -> Any:
+    """A list of learners is one value of ``rival``: the models under test besides ``model``.
+
+    Canonical form of a list of two or more: ``{name: "gnb+rf", params: {models: [<learner>, ...]}}`` (a
+    component, so it is stored as text in ``rival``/``rival_params`` like a single learner, and an exclude rule
+    may name it ``gnb+rf``); a list of one is that learner (the same run_id as writing it alone).
+    """
+    if isinstance(value, list):
+        if not value:
+            raise params.ParamError("an empty list of rival models; give one learner or a list of two or more")
+        return _component(value[0]) if len(value) == 1 else {"name": "+", "params": {SEVERAL: list(value)}}
+    return _component(value)
+
+
+def _rival_known(comp: Component) -> Component:
+    if set(comp.params) != {SEVERAL} or "+" not in comp.name:
+        return _learner_known(comp)
+    members = [_learner_known(Component.model_validate(_component(v))) for v in comp.params[SEVERAL]]
+    texts = [m.model_dump_json() for m in members]
+    twice = next((m for m, t in zip(members, texts) if texts.count(t) > 1), None)
+    if twice is not None:
+        raise params.ParamError(f"the rival models must differ: {twice.name!r} is listed twice with the same "
+                                "parameters")
+    return Component(name="+".join(m.name for m in members),
+                     params={SEVERAL: [{"name": m.name, "params": m.params} for m in members]})
+
+
+RivalRef = Annotated[Component, BeforeValidator(_rival_value), AfterValidator(_rival_known)]
+
+
+def rivals_of(rival: dict | None) -> list[dict]:
+    """The canonical rival value of a run as its list of learners ``{name, params}`` (empty without one)."""
+    if rival is None:
+        return []
+    if set(rival["params"]) == {SEVERAL} and "+" in rival["name"]:
+        return list(rival["params"][SEVERAL])
+    return [rival]
 
 
 class ATParams(BaseModel):
@@ -161,7 +202,7 @@ class ATParams(BaseModel):
     budget: PositiveInt = 50  # M
     seed: NonNegativeInt = 0  # the split, the model(s) and the surrogate's first fit
     draw_seed: NonNegativeInt = 0  # the draws alone: repeats on one pool and one trained model
-    rival: LearnerRef | None = None  # a second model under test, estimated from the same labels
+    rival: RivalRef | None = None  # other model(s) under test (a learner or a list), estimated from the same labels
     confidence: Fraction = 0.95  # level of every estimate's interval
 
 
@@ -174,21 +215,33 @@ def _live_runs(grid, keep: dict[str, list[int]]) -> int:
     return len(replace(grid, axes=axes, exclude=rules))
 
 
+def _models_needed(factory) -> int:
+    """How many models under test a proposal reads (``min_models``; ``needs_rival``: at least 2)."""
+    return max(getattr(factory, "min_models", 1), 2 if getattr(factory, "needs_rival", False) else 1)
+
+
 def _at_grid_check(grid) -> list[str]:
-    """An ``at`` grid whose runs pair a proposal that needs a rival model (``loss_difference``) with no rival."""
+    """An ``at`` grid whose runs give a proposal fewer models under test than it needs (``loss_difference``
+    compares the model with its rivals: it needs a ``rival``), counting only runs its exclude rules keep."""
     registry = _proposals()
-    no_rival = [i for i, value in enumerate(grid.axes.get("rival", [None])) if value is None]
+    rivals = grid.axes.get("rival", [None])
     out = []
     for i, proposal in enumerate(grid.axes.get("proposal", [])):
         try:
-            needs_rival = getattr(registry.get(proposal["name"]).factory, "needs_rival", False)
+            needed = _models_needed(registry.get(proposal["name"]).factory)
         except ValueError:  # a plug-in read but not run (``grid show``): its needs are unknown
             continue
-        if not needs_rival or not no_rival:
+        fewer = [j for j, value in enumerate(rivals) if 1 + len(rivals_of(value)) < needed]
+        if not fewer or not _live_runs(grid, {"proposal": [i], "rival": fewer}):
             continue
-        if _live_runs(grid, {"proposal": [i], "rival": no_rival}):
-            out.append(f"params.proposal: '{proposal['name']}' needs a rival model, but params.rival is null in "
-                       f"some of its runs; set params.rival or exclude {{proposal: {proposal['name']}, rival: null}}")
+        name = proposal["name"]
+        if needed == 2:
+            out.append(f"params.proposal: '{name}' needs a rival model, but params.rival is null in some of its "
+                       f"runs; set params.rival or exclude {{proposal: {name}, rival: null}}")
+        else:
+            out.append(f"params.proposal: '{name}' needs {needed} models under test (model and {needed - 1} "
+                       f"rivals), but params.rival gives fewer in some of its runs; list more rivals "
+                       f"(rival: [[a, b, ...]]) or exclude those runs")
     return out
 
 

@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from albench import stale_plugin_dirs
 from albench.spec import Grid
 
 _loaded: set[str] = set()  # plug-in bundles already loaded in this process
@@ -110,7 +111,8 @@ _private: dict[int, Path] = {}  # process id -> its private plug-in directory (a
 def _private_dir() -> Path:
     pid = os.getpid()
     if pid not in _private:
-        path = Path(tempfile.mkdtemp(prefix=f"albench-plugins-{pid}-"))  # 0700, owned by us, new
+        stale_plugin_dirs.remove_stale_once()  # folders of killed processes (SIGKILL skips their atexit)
+        path = Path(tempfile.mkdtemp(prefix=f"{stale_plugin_dirs.PREFIX}{pid}-"))  # 0700, owned by us, new
         atexit.register(shutil.rmtree, path, ignore_errors=True)
         _private[pid] = path
     return _private[pid]

@@ -13,7 +13,10 @@ run (paying its imports and data-set loading again).
 
 The child is started with ``subprocess`` rather than ``multiprocessing`` so
 that it also works inside Dask's daemonic worker processes; it exits when its
-parent does.
+parent does. An idle child that loaded plug-ins is closed by closing its
+pipe, so that it exits on its own and removes its private plug-in folder; a
+killed child cannot, and the next child removes such folders when it starts
+(``albench.stale_plugin_dirs``).
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ import threading
 import time
 from multiprocessing.connection import Connection
 
-from albench.execute import base_row, execute_run, finish_row, interrupts_are_runs_own, limit_threads, now
+from albench.execute import base_row, execute_run, finish_row, limit_threads, now
+from albench.interrupts import interrupts_are_runs_own
 from albench.run_context import RunContext, ensure_plugins
 from albench.spec import RunSpec
+from albench.stale_plugin_dirs import remove_stale
 
 STARTUP_LIMIT_S = 300.0  # importing the libraries on a busy machine
 
@@ -46,22 +51,24 @@ class RunProcess:
         self._send: Connection | None = None
         self._recv: Connection | None = None
         self._plugins_key: str | None = None
+        self._busy = False  # a run was sent and its rows not yet received
 
     def run(self, spec: RunSpec, ctx: RunContext) -> tuple[dict, list[dict]]:
         """Execute ``spec`` in the child; a timeout or a dead child becomes a row."""
         started, t0 = now(), time.perf_counter()
         try:
             self._start(ctx)
+            self._busy = True
             self._send.send(("run", spec, ctx.grid_name, ctx.timeout_s))
             if ctx.timeout_s is None:
-                return self._recv.recv()
+                return self._received()
             # the child says when it starts the run (on the system-wide monotonic clock) and the limit counts
             # from then, so a busy machine that is slow to hand the run over does not eat into its time
             limit, run_started = ctx.timeout_s + grace_s(ctx.timeout_s), time.monotonic()
             if self._recv.poll(limit):
                 _, run_started = self._recv.recv()  # ("started", the child's monotonic time)
                 if self._recv.poll(max(0.0, run_started + limit - time.monotonic())):
-                    return self._recv.recv()
+                    return self._received()
             late = time.monotonic() - run_started - ctx.timeout_s
             self.close()
             status, message = "timeout", (f"killed after {time.perf_counter() - t0:.1f} s, {late:.1f} s past its "
@@ -75,6 +82,11 @@ class RunProcess:
         row = base_row(spec, ctx.grid_name)
         row.update(status=status, error=message)
         return finish_row(row, started, t0), []
+
+    def _received(self) -> tuple[dict, list[dict]]:
+        rows = self._recv.recv()
+        self._busy = False
+        return rows
 
     def _start(self, ctx: RunContext) -> None:
         if self._proc is None or self._proc.poll() is not None:
@@ -102,8 +114,21 @@ class RunProcess:
         except subprocess.TimeoutExpired:
             return None
 
-    def close(self) -> None:
-        """Stop the child (killed if busy) and release its pipes."""
+    def close(self, wait_s: float = 0.0) -> None:
+        """Stop the child and release its pipes.
+
+        An idle child that loaded plug-ins is given ``wait_s`` seconds to exit
+        on its own once its pipe closes, so that its exit handlers remove its
+        plug-in folder (about a second: the interpreter's teardown); any other
+        child, or one still there after ``wait_s``, is killed at once.
+        """
+        if self._send is not None and not self._busy and self._plugins_key is not None and wait_s > 0:
+            self._send.close()  # the child's next receive ends its loop
+            self._send = None
+            try:
+                self._proc.wait(timeout=wait_s)
+            except subprocess.TimeoutExpired:
+                pass
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
         if self._proc is not None:
@@ -112,6 +137,7 @@ class RunProcess:
             if conn is not None:
                 conn.close()
         self._proc = self._send = self._recv = None
+        self._busy = False
 
     def __del__(self) -> None:
         try:
@@ -133,6 +159,7 @@ def main(read_fd: int, write_fd: int) -> None:
     inbox, outbox = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the executor's to handle; it stops us
     interrupts_are_runs_own()  # so a KeyboardInterrupt here is a run's own: an error row
+    remove_stale()  # plug-in folders of killed run processes (the one this child replaces, most often)
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     limit_threads()  # also imports runners and strategies before the first run's clock starts
     outbox.send("ready")

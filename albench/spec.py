@@ -6,14 +6,15 @@ stop excluded). ``exclude`` lists partial assignments whose runs are dropped.
 Optional: ``description``, ``plugins`` (folders of strategy plug-ins),
 ``timeout_s`` (per-run time limit; an execution setting, not a hyperparameter).
 
-Each axis value is validated once (not once per run), so a grid of millions of
-runs validates in the time it takes to read it. Any problem raises
-``GridError`` naming the file, the key, the bad value and what is allowed.
+Each axis value is validated once (not once per run; ``albench.grid_values``),
+so a grid of millions of runs validates in the time it takes to read it. Any
+problem raises ``GridError`` naming the file, the key, the bad value and what
+is allowed; ``Problems`` collects them, so that every mistake of a file is
+reported at once (at most ``MAX_ERRORS`` lines).
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -23,20 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-
-from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES, Component
-from albench.params import ParamError
-from albench.registry import UnavailableName, UnknownName
+from albench.grid_values import GridError, Rule, closest, exclude_rules, validated_axes
+from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES
 
 TOP_KEYS = {"name", "kind", "params", "exclude", "description", "plugins", "timeout_s"}
 GRID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a safe folder name: results/<name>/
 MAX_ERRORS = 20  # mistakes listed at once
-MAX_AXIS_VALUES = 1_000_000
-
-
-class GridError(ValueError):
-    """A grid file that cannot run; the message says where and why."""
 
 
 @dataclass(frozen=True)
@@ -57,9 +50,6 @@ class RunSpec:
             else:
                 out[key] = str(value) if key == "initial_size" else value
         return out
-
-
-Rule = dict[str, frozenset[int]]  # an exclude rule: axis -> positions of the values it names
 
 
 @dataclass
@@ -128,59 +118,6 @@ def make_runspec(kind: str, params: dict[str, Any]) -> RunSpec:
     return RunSpec(kind, params, run_id_of(kind, params))
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, Component):
-        return {"name": value.name, "params": _canonical(value.params)}
-    if isinstance(value, BaseModel):
-        return _canonical(value.model_dump())
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in sorted(value.items())}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    return value
-
-
-def _closest(word: str, allowed) -> str:
-    close = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
-
-
-def _values(where: str, raw: Any) -> list[Any]:
-    """An axis as a list of raw values: scalar, list, or {range: [start, stop(, step)]}."""
-    if isinstance(raw, dict) and "range" in raw:
-        r = raw["range"]
-        if (set(raw) != {"range"} or not isinstance(r, list) or len(r) not in (2, 3)
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in r)):
-            raise GridError(f"{where}: {{range: ...}} takes [start, stop] or [start, stop, step] of integers, "
-                            f"got {raw!r}")
-        if len(r) == 3 and r[2] == 0:
-            raise GridError(f"{where}: range {r} has step 0")
-        values = range(*r)
-        if not values:
-            raise GridError(f"{where}: range {r} is empty")
-        if len(values) > MAX_AXIS_VALUES:
-            raise GridError(f"{where}: range {r} gives {len(values):,} values; at most {MAX_AXIS_VALUES:,} per axis")
-        return list(values)
-    if isinstance(raw, list):
-        if not raw:
-            raise GridError(f"{where}: an empty list gives no runs")
-        return raw
-    return [raw]
-
-
-def _validate_value(where: str, adapter: TypeAdapter, value: Any) -> Any:
-    try:
-        return _canonical(adapter.validate_python(value))
-    except ValidationError as exc:
-        msgs = []
-        for err in exc.errors():  # a union type gives one error per alternative
-            ctx = err.get("ctx", {}).get("error")
-            msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName, ParamError)) else err["msg"]
-            if msg not in msgs:
-                msgs.append(msg)
-        raise GridError(f"{where}: bad value {value!r}: {' or '.join(msgs)}") from None
-
-
 def load_grid(path: str | Path, *, run_plugins: bool = True) -> Grid:
     """Read and validate a grid file; raise ``GridError`` on any problem (``run_plugins``: see ``grid_from_dict``)."""
     from albench.grid_file import read_grid_document  # bounded, strict YAML (size, aliases, depth, keys)
@@ -189,10 +126,7 @@ def load_grid(path: str | Path, *, run_plugins: bool = True) -> Grid:
     return grid_from_dict(read_grid_document(path), path, run_plugins=run_plugins)
 
 
-_INVALID = object()  # a value that failed validation (None is a valid value)
-
-
-class _Problems:
+class Problems:
     """The mistakes of one grid file, collected so that all are reported together."""
 
     def __init__(self, path: str):
@@ -224,10 +158,10 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
     """
     if not isinstance(doc, dict):
         raise GridError(f"{path}: a grid file is a mapping with keys name, kind, params")
-    problems = _Problems(path)
+    problems = Problems(path)
     for key in doc:
         if key not in TOP_KEYS:
-            problems.add(f"unknown top-level key '{key}'; {_closest(key, TOP_KEYS)}"
+            problems.add(f"unknown top-level key '{key}'; {closest(key, TOP_KEYS)}"
                          f"allowed: {', '.join(sorted(TOP_KEYS))}")
     for key in ("name", "kind", "params"):
         if key not in doc:
@@ -238,7 +172,7 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
                      f"starting with a letter or digit)")
     kind = doc.get("kind")
     if "kind" in doc and kind not in KINDS:
-        problems.add(f"kind: unknown kind {kind!r}; {_closest(kind, KINDS)}allowed: {', '.join(KINDS)}")
+        problems.add(f"kind: unknown kind {kind!r}; {closest(kind, KINDS)}allowed: {', '.join(KINDS)}")
     plugins = problems.collect(_plugin_list, doc.get("plugins"))
     timeout = problems.collect(_timeout, doc.get("timeout_s"))
     if "description" in doc and not isinstance(doc["description"], (str, type(None))):
@@ -252,8 +186,8 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
         unloaded = problems.collect(_plugin_names, path, plugins) or set()
     token = UNLOADED_PLUGIN_NAMES.set(frozenset(unloaded))
     try:
-        axes = _axes(problems, kind, doc["params"])
-        exclude = _exclude_rules(problems, kind, doc.get("exclude") or [], axes)
+        axes = validated_axes(problems, kind, doc["params"])
+        exclude = exclude_rules(problems, kind, doc.get("exclude") or [], axes)
     finally:
         UNLOADED_PLUGIN_NAMES.reset(token)
     problems.raise_if_any()
@@ -280,101 +214,6 @@ def _timeout(raw: Any) -> float | None:
     if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw) or raw <= 0:
         raise GridError(f"timeout_s: {raw!r} must be a positive, finite number of seconds")
     return raw
-
-
-def _axes(problems: _Problems, kind: str, raw_params: Any) -> dict[str, list[Any]]:
-    """Each hyperparameter's validated, canonical, de-duplicated values (defaults for the ones not given)."""
-    if not isinstance(raw_params, dict):
-        problems.add("params: expected a mapping of hyperparameter -> value(s)")
-        return {}
-    fields = KINDS[kind].params.model_fields
-    for key in raw_params:
-        if key not in fields:
-            problems.add(f"params.{key}: unknown hyperparameter for kind '{kind}'; "
-                         f"{_closest(key, fields)}allowed: {', '.join(fields)}")
-    axes: dict[str, list[Any]] = {}
-    for key, info in fields.items():
-        if key not in raw_params:
-            if info.is_required():
-                problems.add(f"params: missing key '{key}' (required for kind '{kind}')")
-            else:
-                axes[key] = [_canonical(info.get_default(call_default_factory=True))]
-            continue
-        where = f"params.{key}"
-        adapter = _adapter(info)
-        values = [problems.collect(_validate_value, where, adapter, v, failed=_INVALID)
-                  for v in problems.collect(_values, where, raw_params[key], failed=[])]
-        axes[key] = _dedupe([v for v in values if v is not _INVALID])  # null is a value (pool_size: null)
-    return axes
-
-
-def _adapter(info) -> TypeAdapter:
-    return TypeAdapter(info.rebuild_annotation())
-
-
-def _dedupe(values: list[Any]) -> list[Any]:
-    seen, out = set(), []
-    for v in values:
-        key = json.dumps(v, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
-            out.append(v)
-    return out
-
-
-def _exclude_rules(problems: _Problems, kind: str, rules: Any, axes: dict[str, list[Any]]) -> list[Rule]:
-    """Each rule as the positions of the axis values it names.
-
-    A value is validated and canonicalised like ``params`` (``{name: rf}`` is
-    rf with its default parameters); a bare component name (``rf``) names every
-    value of that component, whatever its parameters. A value that names no
-    value of its axis is an error: the rule would silently exclude nothing.
-    """
-    if not isinstance(rules, list):
-        problems.add("exclude: expected a list of mappings like {learner: gnb, strategy: margin}")
-        return []
-    fields = KINDS[kind].params.model_fields
-    out = []
-    for i, rule in enumerate(rules):
-        if not isinstance(rule, dict) or not rule:
-            problems.add(f"exclude[{i}]: expected a non-empty mapping of hyperparameter -> value(s)")
-            continue
-        positions: Rule = {}
-        for key, raw in rule.items():
-            where = f"exclude[{i}].{key}"
-            if key not in axes:
-                problems.add(f"{where}: not a hyperparameter; {_closest(key, axes)}allowed: {', '.join(axes)}")
-                continue
-            found: set[int] = set()
-            for value in raw if isinstance(raw, list) else [raw]:
-                hits = _positions(problems, where, value, axes[key], fields.get(key))
-                found |= hits
-            positions[key] = frozenset(found)
-        if len(positions) == len(rule):
-            out.append(positions)
-    return out
-
-
-def _positions(problems: _Problems, where: str, value: Any, values: list[Any], info) -> set[int]:
-    if isinstance(value, str) and any(isinstance(v, dict) and v.get("name") == value for v in values):
-        return {i for i, v in enumerate(values) if isinstance(v, dict) and v.get("name") == value}
-    canonical = value
-    if info is not None:
-        canonical = problems.collect(_validate_value, where, _adapter(info), value, failed=_INVALID)
-        if canonical is _INVALID:
-            return set()
-    key = json.dumps(canonical, sort_keys=True)
-    hits = {i for i, v in enumerate(values) if json.dumps(v, sort_keys=True) == key}
-    if not hits:
-        shown = ", ".join(_short(v) for v in values[:10]) + (", ..." if len(values) > 10 else "")
-        problems.add(f"{where}: {value!r} matches no value of the grid; its values: {shown}")
-    return hits
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"name", "params"}:
-        return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
-    return repr(value)
 
 
 def _plugin_folder(path: str, folder: str) -> Path:

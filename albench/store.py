@@ -13,15 +13,16 @@ a killed writer never leaves the folder locked. Clean-up of orphans and
 temporary parts happens only under that lock, so it never deletes another
 live writer's files.
 
-Both tables of a batch are converted before anything is written: a value the
-schema cannot hold raises ``UnstorableRows`` naming the rows, and nothing of
-the batch is on disk. The store knows nothing of AL: rows are plain dicts; a
-caller may pass each table's declared schema (``albench.table_schema``), whose
-columns every part then holds, typed, even when empty. Other columns whose
+Both tables of a batch are converted before anything is written
+(``albench.row_tables``): a value the schema cannot hold raises
+``UnstorableRows`` naming the rows, and nothing of the batch is on disk. The
+store knows nothing of AL: rows are plain dicts; a caller may pass each
+table's declared schema (``albench.table_schema``), whose columns every part
+then holds, typed, even when empty. Other columns whose
 value is None in every row of a batch are left out of that part; readers
 unify parts by column name, so grids that gained a column later still read.
 A part that cannot be read raises ``DamagedPart`` naming the file
-(``albench fsck`` quarantines it).
+(``albench fsck`` quarantines it); the errors are in ``albench.store_errors``.
 
 Compacted files (``albench.compaction``) are parts too, named
 ``part-compact-<uuid>.parquet`` in both tables; the runs one lists in its
@@ -51,39 +52,15 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.parquet as pq
 
+from albench.row_tables import owner_index, to_table
 from albench.run_ids import RunIds
+from albench.store_errors import DamagedPart, PartVanished, StoreError, StoreLocked, UnstorableRows
 
 TABLES = ("runs", "curves")
 LOCK_FILE = ".albench-lock"
 COMPACTED_PREFIX = "part-compact-"
 REPLACES_KEY = b"albench.replaces"  # metadata of a compacted runs file: JSON list of the part names it replaces
 ROW_GROUP_ROWS = 128 * 1024  # rows per Parquet row group of files written here
-_CONVERSION_ERRORS = (OverflowError, TypeError, ValueError, pa.ArrowInvalid, pa.ArrowTypeError,
-                      pa.ArrowNotImplementedError)
-
-
-class StoreError(ValueError):
-    """A results folder that cannot be written or read as asked; the message says why."""
-
-
-class StoreLocked(StoreError):
-    """Another live process is writing to this results folder."""
-
-
-class DamagedPart(StoreError):
-    """A part file that cannot be read (truncated, zero bytes, not Parquet)."""
-
-
-class PartVanished(StoreError):
-    """A listed part file was deleted before it was read (a compaction replaced it): list the parts again."""
-
-
-class UnstorableRows(StoreError):
-    """Rows of a batch that the schema cannot hold; ``bad`` maps a runs row's index to the reason."""
-
-    def __init__(self, bad: dict[int, str]):
-        super().__init__(f"{len(bad)} row(s) cannot be stored: " + "; ".join(sorted(set(bad.values()))))
-        self.bad = bad
 
 
 class Store:
@@ -170,9 +147,9 @@ class Store:
         if not runs:
             return None
         schemas = schemas or {}
-        tables = {"runs": _to_table(runs, schemas.get("runs"))}
+        tables = {"runs": to_table(runs, schemas.get("runs"))}
         if curves:
-            tables["curves"] = _to_table(curves, schemas.get("curves"), owners=_owner_index(runs, curves))
+            tables["curves"] = to_table(curves, schemas.get("curves"), owners=owner_index(runs, curves))
         bad = {**tables["runs"].bad, **(tables["curves"].bad if curves else {})}
         if bad:
             raise UnstorableRows(bad)
@@ -310,71 +287,6 @@ def _missing(path: Path) -> bool:
         return not path.exists()
     except (OSError, ValueError):  # a name too long, a NUL byte: writing() says so
         return False
-
-
-class _Converted:
-    def __init__(self, table: pa.Table | None, bad: dict[int, str]):
-        self.table, self.bad = table, bad
-
-
-def _owner_index(runs: list[dict], curves: list[dict]) -> list[int]:
-    """For each curves row, the index of its run's row (a bad curve row makes its run unstorable)."""
-    index = {row.get("run_id"): i for i, row in enumerate(runs)}
-    return [index.get(row.get("run_id"), 0) for row in curves]
-
-
-def _column(values: list, dtype: pa.DataType | None) -> pa.Array:
-    return pa.array(values, type=dtype) if dtype is not None else pa.array(values)
-
-
-def _to_table(rows: list[dict], schema: pa.Schema | None, owners: list[int] | None = None) -> _Converted:
-    """Rows as a table: declared columns first, with their types, then the others inferred.
-
-    A value that cannot be converted marks its row (``owners[i]``: the runs row
-    it belongs to) in ``bad`` with the reason.
-    """
-    declared = {f.name: f.type for f in schema} if schema is not None else {}
-    keys: dict[str, None] = dict.fromkeys(declared)
-    for row in rows:
-        for k, v in row.items():
-            if v is not None:
-                keys.setdefault(k)
-    arrays, bad = {}, {}
-    for key in keys:
-        values = [row.get(key) for row in rows]
-        try:
-            arrays[key] = _column(values, declared.get(key))
-            continue
-        except _CONVERSION_ERRORS as exc:
-            column_error = exc
-        found = False
-        for i, v in enumerate(values):  # which rows? only on this (rare) path
-            try:
-                _column([v], declared.get(key))
-            except _CONVERSION_ERRORS as exc:
-                found = True
-                owner = owners[i] if owners is not None else i
-                bad.setdefault(owner, f"column {key!r}: {type(exc).__name__}: {exc}")
-        if not found:  # every value alone converts, not together (mixed types): keep them as text
-            if key in declared:
-                raise StoreError(f"column {key!r}: {column_error}") from None
-            arrays[key] = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    if bad:
-        return _Converted(None, bad)
-    return _Converted(pa.table(arrays), {})
-
-
-def storable_values(row: dict, schema: pa.Schema | None) -> dict:
-    """The items of ``row`` whose value its column can hold (declared in ``schema``, else inferred)."""
-    declared = {f.name: f.type for f in schema} if schema is not None else {}
-    kept = {}
-    for key, value in row.items():
-        try:
-            _column([value], declared.get(key))
-        except _CONVERSION_ERRORS:
-            continue
-        kept[key] = value
-    return kept
 
 
 def temporary_name(path: Path) -> Path:

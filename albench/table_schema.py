@@ -80,7 +80,12 @@ RESULTS = {
            **{name: FLOAT for name in ("model_pool_accuracy", "min_q", "model_fit_s", "surrogate_fit_s",
                                        "acquire_s", "step_s", "estimate_s", "cs_low", "cs_high")},
            "drawn": pa.list_(INT),  # the draws in order, so that every estimate can be recomputed
-           **{name: pa.list_(FLOAT) for name in ("drawn_q", "drawn_loss", "drawn_rival_loss")}},
+           **{name: pa.list_(FLOAT) for name in ("drawn_q", "drawn_loss", "drawn_rival_loss")},
+           # several models under test (``albench.active_testing.selection``); curve columns are inferred
+           **{name: FLOAT for name in ("rival_true_risk", "true_difference", "difference_cs_low",
+                                       "difference_cs_high")},
+           "models": pa.list_(TEXT), "pairs": pa.list_(TEXT), "model_true_risks": pa.list_(FLOAT),
+           "pair_true_difference": pa.list_(FLOAT), "drawn_rivals_losses": pa.list_(pa.list_(FLOAT))},
 }
 
 CURVES = {

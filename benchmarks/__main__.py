@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=RESULTS, help="results file to merge into")
     parser.add_argument("--sizes", nargs="+", type=int, metavar="N",
                         help="problem sizes for the modules whose run() takes sizes (scale: numbers of runs)")
+    parser.add_argument("--steps", nargs="+", metavar="STEP",
+                        help="steps of the modules whose run() takes them (scale: open, analyze, report, "
+                             "compacted, stored_ids, ...)")
     args = parser.parse_args(argv)
 
     stamp = {"measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
@@ -111,8 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.only or names:
         t0 = time.perf_counter()
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        takes_sizes = args.sizes and "sizes" in inspect.signature(module.run).parameters
-        figures = normalise(name, module.run(args.quick, **({"sizes": args.sizes} if takes_sizes else {})), args.quick)
+        accepted = inspect.signature(module.run).parameters
+        options = {**({"sizes": args.sizes} if args.sizes and "sizes" in accepted else {}),
+                   **({"only": args.steps} if args.steps and "only" in accepted else {})}
+        figures = normalise(name, module.run(args.quick, **options), args.quick)
         seconds = round(time.perf_counter() - t0, 1)
         for key, record in figures.items():
             record.update(stamp, module_seconds=seconds)

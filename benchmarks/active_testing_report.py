@@ -13,9 +13,12 @@ interval: BCa bootstrap over runs) of every method at the largest M; mean
 (median) squared error at each M; how much of the squared error the worst 5 %
 of runs carry; coverage of the per-run intervals against their nominal level;
 for a zero-one loss, how often the anytime-valid confidence sequence and the
-per-step t-interval ever exclude the true risk (optional stopping);
-the probability of choosing the better model (grids with a ``rival`` or two
-models); and a check of the exact formula against the uniform runs.
+per-step t-interval ever exclude the true risk (optional stopping), and the
+same for the difference of the model and its first rival;
+the probability of choosing the truly best model (grids with a ``rival``, one
+learner or a list, or several models), for one acquisition shared by every
+model and for one acquisition per model; and a check of the exact formula
+against the uniform runs.
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from albench.active_testing.report import (errors_by_budget, group_keys, iid_mse, labelled_runs, labelling_efficiency,
-                                           reliability_warnings, selection_accuracy)
+                                           reliability_warnings, selection_accuracy, truly_best)
 from albench.store import Store
 
 ROW = ["surrogate", "proposal", "estimator"]
 ORDER = {"uniform": 0, "entropy": 1, "surrogate_loss": 2, "xwed": 3, "loss_difference": 4, "true_loss": 5}
 CURVE_COLUMNS = ["run_id", "m", "estimator", "estimate", "true_risk", "squared_error", "covered",
-                 "difference_estimate", "true_difference"]
+                 "difference_estimate", "true_difference", "chose_best"]
 
 
 def _fmt(x: float) -> str:
@@ -136,41 +139,87 @@ def sequence_table(results: str, runs: pd.DataFrame, keys: list[str], level: flo
         FROM read_parquet('{pattern}', union_by_name=true) WHERE estimator = 'lure' GROUP BY run_id""").df()
     panel = [k for k in keys if k not in ("estimator", "loss")]
     rows = ok[ok["loss"] == "zero_one"][["run_id", *panel]].merge(per_run, on="run_id")
-    table = rows.groupby(panel).agg(runs=("run_id", "count"), cs_ever_out=("cs_ever_out", "mean"),
-                                    t_ever_out=("t_ever_out", "mean"), cs_width=("cs_width", "mean")).reset_index()
-    for col in ("cs_ever_out", "t_ever_out"):
-        table[col] = [f"{x:.3f}" for x in table[col]]
-    table["cs_width"] = [_fmt(x) for x in table["cs_width"]]
-    table = table.rename(columns={"cs_ever_out": "sequence ever excludes R",
-                                  "t_ever_out": "LURE t-interval ever excludes R", "cs_width": "sequence width at M"})
+    table = _stopping_table(rows, panel, "R")
     return (f"#### Optional stopping (zero-one loss): share of runs whose {level:.0%} bounds EVER exclude the true "
             f"risk over m = 1..M (nominal: at most {1 - level:.2f} for the sequence)\n\n"
             + table.to_markdown(index=False))
 
 
+def _stopping_table(rows: pd.DataFrame, panel: list[str], symbol: str, drop_constant: bool = False) -> pd.DataFrame:
+    """Per panel: runs, the shares whose sequence and whose t-interval ever exclude the truth ``symbol``, and the
+    sequence's mean final width (``drop_constant``: without the panel columns that take one value)."""
+    table = rows.groupby(panel).agg(runs=("run_id", "count"), cs_ever_out=("cs_ever_out", "mean"),
+                                    t_ever_out=("t_ever_out", "mean"), cs_width=("cs_width", "mean")).reset_index()
+    if drop_constant:
+        table = table.drop(columns=[c for c in panel if table[c].nunique() == 1 and c not in ("dataset", "proposal")])
+    for col in ("cs_ever_out", "t_ever_out"):
+        table[col] = [f"{x:.3f}" for x in table[col]]
+    table["cs_width"] = [_fmt(x) for x in table["cs_width"]]
+    return table.rename(columns={"cs_ever_out": f"sequence ever excludes {symbol}",
+                                 "t_ever_out": f"LURE t-interval ever excludes {symbol}",
+                                 "cs_width": "sequence width at M"})
+
+
+def difference_sequence_table(results: str, runs: pd.DataFrame, keys: list[str], level: float) -> str:
+    """Runs with a rival and a zero-one loss: how often the confidence sequence of the first pair's difference
+    (model - first rival), and LURE's t-interval of it read after every label, EVER exclude the true
+    difference, and the sequence's width at the end."""
+    ok = labelled_runs(runs)
+    if "difference_cs_low" not in ok.columns or not ok["difference_cs_low"].notna().any():
+        return ""
+    pattern = f"{Store(results).dir('curves')}/**/*.parquet"
+    per_run = duckdb.sql(f"""
+        SELECT run_id,
+               bool_or(difference_cs_low IS NULL OR difference_cs_low > true_difference
+                       OR difference_cs_high < true_difference) AS cs_ever_out,
+               bool_or(m > 1 AND (difference_ci_low > true_difference OR difference_ci_high < true_difference))
+                   AS t_ever_out,
+               arg_max(difference_cs_high - difference_cs_low, m) AS cs_width
+        FROM read_parquet('{pattern}', union_by_name=true)
+        WHERE estimator = 'lure' AND difference_estimate IS NOT NULL GROUP BY run_id""").df()
+    panel = [k for k in keys if k not in ("estimator", "loss", "model")]
+    rows = ok[ok["difference_cs_low"].notna()][["run_id", *panel]].merge(per_run, on="run_id")
+    table = _stopping_table(rows, panel, "D", drop_constant=True)
+    return (f"#### Optional stopping for the difference D = R_model - R_rival (zero-one loss, the first rival): share "
+            f"of runs whose {level:.0%} bounds EVER exclude D over m = 1..M (nominal: at most {1 - level:.2f} for "
+            "the sequence)\n\n" + table.to_markdown(index=False))
+
+
 def selection_table(runs: pd.DataFrame, curves: pd.DataFrame) -> str:
+    """P(choosing the truly best model) at each M, per data set (and any other varying key), design, proposal and
+    estimator; then how often each model is truly best."""
     table = selection_accuracy(runs, curves)
     if table.empty:
         return ""
     table = table[table["estimator"].isin(["iid", "lure", "pure", "difference", "difference_pure"])]
-    wide = table.pivot_table(index=["models", "design", "proposal", "estimator"], columns="m", values="p_correct",
-                             aggfunc="first").reset_index()
-    wide.columns = [*wide.columns[:4], *[f"M={m}" for m in wide.columns[4:]]]
-    runs_per = table.groupby(["design", "proposal"])["runs"].max().to_dict()
-    wide.insert(4, "runs", [runs_per[(d, p)] for d, p in zip(wide["design"], wide["proposal"])])
-    for col in wide.columns[5:]:
-        wide[col] = [f"{x:.2f}" for x in wide[col]]
-    risks = labelled_runs(runs).groupby(["seed", "model"])["true_risk"].first().unstack()
+    index = [c for c in table.columns if c not in ("m", "runs", "p_correct")]
+    wide = table.pivot_table(index=index, columns="m", values="p_correct", aggfunc="first").reset_index()
+    ms = list(wide.columns[len(index):])
+    wide.columns = [*index, *[f"M={m}" for m in ms]]
+    runs_per = table.groupby(index)["runs"].min().reset_index()
+    wide = wide.merge(runs_per, on=index)
+    for m in ms:
+        wide[f"M={m}"] = [f"{x:.2f}" for x in wide[f"M={m}"]]
+    constant = [c for c in index if c not in ("design", "models", "proposal", "estimator") and wide[c].nunique() == 1]
+    wide = wide.drop(columns=constant)
+    wide = wide.sort_values([c for c in wide.columns if c in ("dataset", "models", "design")] + ["proposal",
+                                                                                                   "estimator"])
+    best = truly_best(runs)
     truth = ""
-    if risks.shape[1] == 2:
-        (a, b), both = risks.columns, risks.dropna()
-        share = (both[b] > both[a]).mean()
-        worse, better, share = (b, a, share) if share >= 0.5 else (a, b, 1 - share)
-        truth = f" {worse} is truly worse than {better} in {share:.0%} of {len(both)} seeds."
-    return ("#### Model selection: probability that the estimates pick the truly better model\n\n"
-            "paired: one acquisition, the difference of the two risks estimated from the same labels; "
-            "independent: one acquisition per model, matched by seed." + truth + "\n\n"
-            + wide.to_markdown(index=False))
+    if not best.empty:
+        keys = [c for c in best.columns
+                if c not in ("best", "share", "runs") and (c == "models" or best[c].nunique() > 1)]
+        lines = []
+        for values, group in best.groupby(keys):
+            values = values if isinstance(values, tuple) else (values,)
+            shares = ", ".join(f"{b} {x:.0%}" for b, x in sorted(zip(group["best"], group["share"]),
+                                                                  key=lambda t: -t[1]))
+            lines.append(f"- {', '.join(map(str, values))}: {shares} of {int(group['runs'].iloc[0])} pools")
+        truth = "\n\nTruly best model (smallest risk over the whole pool; tie: several):\n\n" + "\n".join(lines)
+    return ("#### Model selection: probability that the estimates choose the truly best model\n\n"
+            "shared: one acquisition for every model, the model with the smallest estimated risk; "
+            "independent: one acquisition per model (runs without a rival, matched by seed), each model's own "
+            "estimate; ties in the estimates share the credit.\n\n" + wide.to_markdown(index=False) + truth)
 
 
 def formula_check(runs: pd.DataFrame, errors: pd.DataFrame, keys: list[str], budgets: list[int]) -> str:
@@ -218,6 +267,9 @@ def main(argv: list[str] | None = None) -> None:
     sequence = sequence_table(args.results, runs, keys, level)
     if sequence:
         print(sequence, end="\n\n")
+    difference_sequence = difference_sequence_table(args.results, runs, keys, level)
+    if difference_sequence:
+        print(difference_sequence, end="\n\n")
     selection = selection_table(runs, curves)
     if selection:
         print(selection, end="\n\n")

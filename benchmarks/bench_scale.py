@@ -29,6 +29,14 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   measured before compaction, ``albench compact`` itself (time, peak memory),
   and ``pending`` and ``query`` again after it. Figure ``scale_compact``: per
   size, the part counts before and after and the five measurements.
+- ``compacted`` (every size, and 4.6 x 10^6 with the full sizes): ``analyze`` and
+  ``report`` again on the store as a finished ``grid run`` leaves it: a copy
+  compacted by ``albench compact`` (a grid that leaves more than 100 parts
+  compacts by itself; cached as ``<n>-compact-v<version>``). OGAL's 4.6 x
+  10^6 runs are ``benchmarks/replicate_store.py``'s 4.6 copies of the
+  compacted 10^6 store (new data sets and run_ids, the same values), since
+  writing them run by run takes hours. Figures ``scale_compacted_<step>``,
+  their growth and the goals at 10^6 and 4.6 x 10^6.
 - ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
   random 16-hex-digit run_ids): the set of stored run_ids that the "what is
   left" check builds, the old way (a pandas column made a Python set) and
@@ -81,6 +89,8 @@ PENDING = ("import sys; from albench.spec import load_grid; from albench.store i
            "from albench.execute import pending; todo, skipped = pending(load_grid(sys.argv[1]), Store(sys.argv[2])); "
            "print(len(todo), skipped); sys.exit(1 if todo else 0)")
 STORED_IDS = 4_600_000
+OGAL_RUNS = 4_600_000
+COMPACTED_STEPS = ("analyze", "report")
 QUERY_SQL = "SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1"
 COMPACT_MAX_RUNS = 10_000  # the many-parts store takes about 25 s per 10^3 parts to write
 COMPACT_RUNS_PER_PART = 5
@@ -215,6 +225,35 @@ def store_for(n_runs: int, cache: Path = CACHE) -> Path:
     return root
 
 
+def compacted_store_for(n_runs: int, cache: Path = CACHE) -> Path:
+    """The synthetic store of ``n_runs`` runs compacted as ``grid run`` leaves it (4.6 x 10^6: 4.6 copies of
+    the compacted 10^6 store), made unless cached (a ``.complete`` file is written last)."""
+    from benchmarks.replicate_store import replicate
+
+    root = cache / f"{n_runs}-compact-v{STORE_VERSION}"
+    if not (root / ".complete").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        if n_runs == OGAL_RUNS:
+            replicate(compacted_store_for(1_000_000, cache), root, OGAL_RUNS / 1_000_000)
+        else:
+            shutil.copytree(store_for(n_runs, cache), root)
+            subprocess.run([*ALBENCH, "compact", str(root)], check=True, stdout=subprocess.DEVNULL)
+        (root / ".complete").touch()
+    shutil.rmtree(root / "report", ignore_errors=True)
+    return root
+
+
+def compacted_figures(sizes: list[int], time_cap_s: float = TIME_CAP_S) -> dict[str, dict[str, dict]]:
+    """The ``compacted`` step: analyze and report on compacted stores, per size."""
+    out: dict[str, dict[str, dict]] = {}
+    for n in sizes:
+        commands = steps(compacted_store_for(n))
+        for step in COMPACTED_STEPS:
+            out.setdefault(step, {})[str(n)] = measure(commands[step], time_cap_s=time_cap_s)
+            print(f"scale {n} compacted: {step} {out[step][str(n)]}", file=sys.stderr, flush=True)
+    return out
+
+
 def growth(sizes: list[int], by_size: dict[str, dict]) -> dict[str, float | None]:
     """Exponent b of cpu_s ~ n^b between consecutive sizes (None where a step did not finish)."""
     out = {}
@@ -232,9 +271,11 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
     sizes = sorted(sizes or (QUICK_SIZES if quick else FULL_SIZES))
     command = "python -m benchmarks --only scale" + ("" if sizes in (list(QUICK_SIZES), list(FULL_SIZES))
                                                      else " --sizes " + " ".join(map(str, sizes)))
+    command += " --steps " + " ".join(only) if only else ""
     results: dict[str, dict[str, dict]] = {}
     store_s: dict[str, float] = {}
-    for n in sizes:
+    per_size = only is None or bool(set(only) & set(steps(CACHE)))
+    for n in sizes if per_size else []:  # only the stores some step reads: 4.6e6 run by run takes hours
         t0 = time.perf_counter()
         root = store_for(n)
         store_s[str(n)] = round(time.perf_counter() - t0, 1)
@@ -251,6 +292,10 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
             if n <= COMPACT_MAX_RUNS:
                 results.setdefault("compact", {})[str(n)] = compact_figures(n, time_cap_s)
                 print(f"scale {n}: compact {results['compact'][str(n)]}", file=sys.stderr, flush=True)
+    compacted = {}
+    if only is None or "compacted" in only:
+        # OGAL's size with the full sizes, or when asked for (--sizes ... 4600000)
+        compacted = compacted_figures([*sizes, *([OGAL_RUNS] if sizes == list(FULL_SIZES) else [])], time_cap_s)
     if only is None or "stored_ids" in only:
         results["stored_ids"] = stored_ids_figures()
         print(f"scale stored ids: {results['stored_ids']}", file=sys.stderr, flush=True)
@@ -298,4 +343,21 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
             if gib is not None:
                 figures[f"scale_{step}_{n}_peak_gib"] = figure(fig["peak_gib"] if finished else None,
                                                                command, goal=f"< {gib}")
+    for step, by_size in compacted.items():
+        name = f"scale_compacted_{step}"
+        figures[name] = figure(by_size, command, definition=f"{step} on the compacted store: cpu_s, wall_s, "
+                                                            "peak_gib per runs (4.6e6: replicate_store copies)")
+        measured = sorted(int(n) for n in by_size)
+        if len(measured) > 1:
+            figures[f"{name}_growth"] = figure(growth(measured, by_size), command,
+                                               definition="exponent b of cpu_s ~ runs^b (goal <= 1.1 to 10^6)")
+        for n in measured:
+            wall, gib = GOALS.get((step, n), (None, None))
+            fig = by_size[str(n)]
+            finished = fig.get("status") == "ok"
+            if wall is not None:
+                figures[f"{name}_{n}_wall_s"] = figure(fig["wall_s"] if finished else None, command, goal=f"< {wall}")
+            if gib is not None:
+                figures[f"{name}_{n}_peak_gib"] = figure(fig["peak_gib"] if finished else None, command,
+                                                         goal=f"< {gib}")
     return figures

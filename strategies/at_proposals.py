@@ -9,7 +9,8 @@ estimators is proportional to the true loss; the proposals approximate it.
 import numpy as np
 from scipy.special import xlogy
 
-from albench.active_testing.losses import entropy, expected_abs_difference, loss_per_label
+from albench.active_testing.losses import (entropy, expected_abs_difference, expected_pairwise_difference,
+                                           loss_per_label)
 from albench.active_testing.proposals import Proposal, ProposalError, register
 
 
@@ -76,21 +77,33 @@ class XWED(Proposal):
         return state.cache["xwed"][state.unlabelled]
 
 
-@register("loss_difference", "the surrogate's expected |loss difference| of the model and its rival")
+@register("loss_difference", "the surrogate's expected loss differences of the models under test")
 class LossDifference(Proposal):
-    """E_{y ~ pi(y|x)} |L(f(x), y) - L(g(x), y)| for the model f and the rival g sharing the labels.
+    """E_{y ~ pi(y|x)} sqrt(sum_{a<b} (L(f_a(x), y) - L(f_b(x), y))^2) over the K models under test sharing
+    the labels (the model and its rivals); for two models, E |L(f(x), y) - L(g(x), y)|.
 
-    The variance-optimal q for estimating R_f - R_g is proportional to
-    |L_f - L_g| (the target is the mean of the differences): points where both
-    models lose the same tell nothing about which is better.
+    Why: estimating the pairwise differences R_a - R_b by importance sampling, the variance of one pair is
+    sum_i d_i^2 / q_i - D^2 (d_i = L_a - L_b at point i, draws with replacement), minimised by q
+    proportional to |d| (the target is the mean of the differences: points where both models lose the
+    same tell nothing about which is better). Summed over every pair it is
+    sum_i (sum_pairs d_i^2) / q_i - const, minimised (Lagrange) by q proportional to
+    sqrt(sum_pairs d_i^2): the oracle for all pairwise differences at once, equal to |d| for two models.
+    The surrogate's expectation over the unknown label replaces the oracle, as ``surrogate_loss`` does for
+    one model. The mean or the maximum of |d| over pairs would also reduce to |d| for two models, but
+    neither minimises a variance for more. sqrt(sum_pairs d^2) = sqrt(K) times the standard deviation of
+    the K losses at the point: the spread of the models' losses.
     """
 
-    needs_rival = True
+    min_models = 2
 
     def scores(self, state):
-        if state.rival_proba is None:
+        if state.rivals_proba is None or not len(state.rivals_proba):
             raise ProposalError("proposal 'loss_difference' needs a rival model (grid key 'rival')")
         if "loss_difference" not in state.cache:
-            state.cache["loss_difference"] = expected_abs_difference(state.model_proba, state.rival_proba,
-                                                                     state.surrogate_proba, state.loss)
+            if len(state.rivals_proba) == 1:  # the two-model form, kept bit for bit
+                scores = expected_abs_difference(state.model_proba, state.rivals_proba[0], state.surrogate_proba,
+                                                 state.loss)
+            else:
+                scores = expected_pairwise_difference(state.models_proba, state.surrogate_proba, state.loss)
+            state.cache["loss_difference"] = scores
         return state.cache["loss_difference"][state.unlabelled]

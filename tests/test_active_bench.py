@@ -141,13 +141,13 @@ def test_allocation_keeps_every_stratum_and_follows_the_scores():
 
 @pytest.mark.parametrize("text, blocks", [("10%", 4), ("100%", 40), ("60", 20), ("1", 2)])
 def test_budgets_become_whole_blocks(text, blocks):
-    assert parse_budget(text, 120, 3) == blocks
+    assert parse_budget(text, 120, 40) == blocks
 
 
 @pytest.mark.parametrize("text, message", [("0%", "above 0%"), ("150%", "at most 100%"), ("2h", "neither")])
 def test_bad_budgets_say_what_is_allowed(text, message):
     with pytest.raises(ActiveBenchError, match=message):
-        parse_budget(text, 120, 3)
+        parse_budget(text, 120, 40)
 
 
 TINY = {"name": "tiny-ab", "kind": "al", "params": {

@@ -48,3 +48,33 @@ def test_the_optional_stopping_table_counts_runs_whose_bounds_ever_exclude_the_r
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert [float(c) for c in cells[-4:-1]] == [4, round(cs_share, 3), round(t_share, 3)], row
     assert "EVER exclude the true risk" in table
+
+
+def test_the_difference_and_selection_tables_of_a_grid_with_several_models(tmp_path, capsys):
+    grid = grid_from_dict({"name": "at-sel", "kind": "at", "params": {
+        "dataset": "wine", "model": ["logreg", "gnb", "rf"], "rival": [None, ["gnb", "rf"]], "train_size": 40,
+        "pool_size": 60, "loss": "zero_one", "proposal": ["uniform", "loss_difference", "surrogate_loss"],
+        "budget": 12, "seed": [0, 1, 2]},
+        "exclude": [{"rival": None, "proposal": ["uniform", "loss_difference"]},
+                    {"rival": "gnb+rf", "proposal": "surrogate_loss"}, {"rival": "gnb+rf", "model": ["gnb", "rf"]}]})
+    store = Store(tmp_path / "at")
+    assert run_grid(grid, store).failed == 0
+    runs, curves = store.read("runs"), store.read("curves")
+    keys = ["dataset", "loss", "surrogate", "proposal", "model", "rival", "estimator"]
+    table = active_testing_report.difference_sequence_table(str(tmp_path / "at"), runs, keys, 0.95)
+    lure = curves[curves["estimator"] == "lure"].merge(runs[["run_id", "proposal", "rival"]], on="run_id")
+    lure = lure[lure["rival"].notna()]
+    for proposal, group in lure.groupby("proposal"):  # the table's shares, recounted from the curve rows
+        out = (group["difference_cs_low"] > group["true_difference"]) | \
+              (group["difference_cs_high"] < group["true_difference"])
+        t_out = (group["m"] > 1) & ((group["difference_ci_low"] > group["true_difference"])
+                                    | (group["difference_ci_high"] < group["true_difference"]))
+        row = next(line for line in table.splitlines() if f"| {proposal} " in line)
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert [float(c) for c in cells[-4:-1]] == [3, round(out.groupby(group["run_id"]).any().mean(), 3),
+                                                     round(t_out.groupby(group["run_id"]).any().mean(), 3)], row
+    active_testing_report.main([str(tmp_path / "at"), "--budgets", "5", "12"])
+    out = capsys.readouterr().out
+    assert "Optional stopping for the difference" in out and "choose the truly best model" in out
+    assert "| shared      | gnb, logreg, rf |" in out and "| independent | gnb, logreg, rf |" in out
+    assert "Truly best model" in out

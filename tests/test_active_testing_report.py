@@ -8,7 +8,7 @@ from scipy import stats
 
 from albench.active_testing.report import (errors_by_budget, final_errors, iid_labels_matching, iid_mse,
                                            labelling_efficiency, mse_interval, reliability_warnings,
-                                           selection_accuracy, varying_keys)
+                                           selection_accuracy, truly_best, varying_keys)
 
 
 def test_iid_mse_formula_matches_simulation():
@@ -89,25 +89,54 @@ def test_reliability_warnings_flag_small_safeguards_and_large_weights():
     assert len(warnings) == 2 and "1 of 2 runs" in warnings[0] and "0.01" in warnings[1]
 
 
-def test_selection_accuracy_paired_and_independent():
-    # paired: one run per seed compares logreg with its rival gnb; truth: logreg is better (difference < 0)
-    paired = _runs(model="logreg", rival="gnb", proposal="loss_difference")
-    paired = pd.concat([paired] * 2, ignore_index=True).head(2).assign(run_id=["a", "b"], seed=[0, 1])
-    curves = pd.DataFrame({"run_id": ["a", "b"], "m": 10, "estimator": "lure", "estimate": 0.1, "true_risk": 0.1,
-                           "difference_estimate": [-0.02, 0.01], "true_difference": -0.05})
-    table = selection_accuracy(paired, curves)
-    assert table.set_index("design")["p_correct"].to_dict() == {"paired": 0.5}
-    assert table["models"].tolist() == ["gnb vs logreg"]
-    # independent: separate runs of each model, matched by seed
-    single = _runs(model=["logreg", "gnb", "logreg", "gnb"], seed=[0, 0, 1, 1], rival=None)
+def test_selection_accuracy_shared_and_independent():
+    # shared: one run per seed tests logreg, gnb and rf on one acquisition; the run says whether it chose right
+    shared = _runs(model="logreg", rival=["gnb+rf"] * 2, proposal="loss_difference", seed=[0, 1],
+                   models=[["logreg", "gnb", "rf"]] * 2, model_true_risks=[[0.1, 0.2, 0.3], [0.1, 0.1, 0.3]])
+    curves = pd.DataFrame({"run_id": ["r0", "r1", "r0", "r1"], "m": [10, 10, 20, 20], "estimator": "lure",
+                           "estimate": 0.1, "true_risk": 0.1, "chose_best": [True, False, True, True]})
+    table = selection_accuracy(shared, curves).set_index("m")
+    assert set(table["design"]) == {"shared"} and set(table["models"]) == {"gnb, logreg, rf"}
+    assert table["p_correct"].to_dict() == {10: 0.5, 20: 1.0} and table["runs"].to_dict() == {10: 2, 20: 2}
+    assert selection_accuracy(shared, curves, budgets=[20])["m"].tolist() == [20]
+    # independent: one run per model and seed (same pool), each model's own estimate; truth by true_risk
+    single = _runs(model=["logreg", "gnb", "rf"] * 2, seed=[0, 0, 0, 1, 1, 1], rival=None,
+                   proposal="surrogate_loss")
     curves = pd.DataFrame({"run_id": single["run_id"], "m": 10, "estimator": "lure",
-                           "estimate": [0.1, 0.2, 0.3, 0.2], "true_risk": [0.1, 0.15, 0.1, 0.15]})
+                           # seed 0: rf has the smallest estimate, logreg is best -> wrong;
+                           # seed 1: logreg and gnb tie at the smallest estimate, gnb is best -> half right
+                           "estimate": [0.3, 0.2, 0.1, 0.1, 0.1, 0.4],
+                           "true_risk": [0.1, 0.2, 0.15, 0.2, 0.1, 0.3]})
     table = selection_accuracy(single, curves)
-    assert table["design"].tolist() == ["independent"] and table["p_correct"].tolist() == [0.5]
-    assert table["models"].tolist() == ["gnb vs logreg"]
+    assert table["design"].tolist() == ["independent"] and table["models"].tolist() == ["gnb, logreg, rf"]
+    assert table["p_correct"].tolist() == [0.25] and table["runs"].tolist() == [2]
+    # both designs in one folder stay apart; a group holding one model only is left out
+    both = pd.concat([shared, single.assign(run_id=[f"s{i}" for i in range(6)])], ignore_index=True)
+    curves_both = pd.concat([pd.DataFrame({"run_id": ["r0", "r1"], "m": 10, "estimator": "lure", "estimate": 0.1,
+                                           "true_risk": 0.1, "chose_best": [True, False]}),
+                             curves.assign(run_id=[f"s{i}" for i in range(6)])], ignore_index=True)
+    table = selection_accuracy(both, curves_both).set_index("design")
+    assert table.loc["shared", "p_correct"] == 0.5 and table.loc["independent", "p_correct"] == 0.25
+    alone = selection_accuracy(single[single["model"] == "gnb"], curves)
+    assert alone.empty
+
+
+def test_truly_best_counts_each_pool_once_and_ties_apart():
+    runs = _runs(model="logreg", rival="gnb+rf", proposal=["loss_difference", "uniform"] * 3,
+                 seed=[0, 0, 1, 1, 2, 2], models=[["logreg", "gnb", "rf"]] * 6,
+                 model_true_risks=[[0.1, 0.2, 0.3]] * 2 + [[0.3, 0.2, 0.1]] * 2 + [[0.1, 0.1, 0.3]] * 2)
+    table = truly_best(runs).set_index("best")
+    assert table["share"].to_dict() == pytest.approx({"logreg": 1 / 3, "rf": 1 / 3, "tie": 1 / 3})
+    assert set(table["runs"]) == {3}  # three pools, not six runs
 
 
 def test_an_unset_value_is_a_group_of_its_own():
     runs = _runs(model="m", pool_size=[None, None, 50.0], lure_squared_error=[1.0, 3.0, 7.0], true_risk=0.2)
     table = final_errors(runs).set_index("pool_size")
     assert table["mse"].to_dict() == {"none": 2.0, 50.0: 7.0}
+
+
+def test_the_mse_interval_does_not_depend_on_the_order_of_the_runs():
+    values = np.random.default_rng(3).pareto(1.5, size=200)
+    shuffled = np.random.default_rng(0).permutation(values)
+    assert mse_interval(values) == mse_interval(values[::-1]) == mse_interval(shuffled)

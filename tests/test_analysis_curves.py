@@ -103,7 +103,10 @@ def test_an_analysis_of_the_folder_equals_the_analysis_of_the_whole_frames(tmp_p
     from_folder = analyze(stored_runs, stored_curves, n_resamples=100, seed=2)
     from_frames = analyze(res.runs, res.curves, n_resamples=100, seed=2)
     assert from_folder.to_json() == from_frames.to_json()
-    assert from_folder.frame.runs["rampup_accuracy"].notna().all()
+    # ramp-up is listed but, costing two scans of the curves, computed only when it is ranked
+    assert "rampup_accuracy" in from_folder.frame.metrics and "rampup_accuracy" not in from_folder.frame.runs
+    ranked = analyze(stored_runs, stored_curves, metric="rampup_accuracy", n_resamples=20, seed=2)
+    assert ranked.frame.runs["rampup_accuracy"].notna().all()
     frame = prepare(res.runs)
     points = learning_curve_points(frame, stored_curves, "auc_accuracy")[0]
     merged = res.curves.merge(frame.ok[["run_id", "dataset", "strategy", "learner", "batch_size"]], on="run_id")
@@ -163,3 +166,35 @@ def test_only_the_ranked_metric_is_read_and_an_unknown_one_still_lists_every_met
     assert json.loads(out.output)["metric"] == "final_accuracy"
     bad = CliRunner().invoke(app, ["analyze", str(tmp_path), "--metric", "no_such_metric"])
     assert bad.exit_code == 2 and "final_accuracy" in bad.output and "fit_s" in bad.output
+
+
+def test_static_learning_curves_are_seed_means_of_the_shared_cells_and_capped_in_panels(monkeypatch):
+    from albench.analysis import plots
+
+    runs, curves = _results()
+    frame, scans = prepare(runs), []
+    monkeypatch.setattr(plots, "group_sums", lambda *a: scans.append(1) or group_sums(*a))
+    shared = Curves.of(curves)
+    fig, caption = plots.learning_curves(frame, shared, "auc_accuracy")
+    lines = {(ax.get_title(), line.get_label()): line for ax in fig.axes for line in ax.get_lines()}
+    merged = curves.merge(runs[["run_id", "dataset", "strategy", "batch_size", "seed"]], on="run_id")
+    per_seed = merged.groupby(["dataset", "batch_size", "strategy", "seed", "n_labelled"])["accuracy"].mean()
+    expected = per_seed.groupby(["dataset", "batch_size", "strategy", "n_labelled"]).mean()
+    line = lines[("d1, batch_size 5", "margin")]
+    assert np.allclose(line.get_ydata(), expected.loc[("d1", 5, "margin")].to_numpy(), atol=1e-12)
+    assert "First" not in caption
+    learning_curve_points(frame, shared, "auc_accuracy")  # the interactive chart reuses the same scan
+    assert len(scans) == 1
+    monkeypatch.setattr(plots, "MAX_PANELS", 3)  # 2 batch sizes: one data set fits
+    fig, caption = plots.learning_curves(prepare(runs), curves, "auc_accuracy")
+    assert len(fig.axes) == 2 and "First 1 of 2 dataset values." in caption
+
+
+def test_read_inputs_sorts_the_runs_so_the_frame_shares_their_columns(tmp_path):
+    runs, curves = _results()
+    stored, _ = read_inputs(_stored(tmp_path, runs, curves))  # parts written in a shuffled order
+    assert stored["run_id"].is_monotonic_increasing
+    frame = prepare(stored)
+    assert np.shares_memory(frame.runs["auc_accuracy"].to_numpy(), stored["auc_accuracy"].to_numpy())
+    shuffled = prepare(stored.sample(frac=1.0, random_state=0))
+    pd.testing.assert_frame_equal(shuffled.runs, frame.runs)

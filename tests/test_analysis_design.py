@@ -79,3 +79,23 @@ def test_large_factors_are_subsampled_reproducibly():
     pd.testing.assert_frame_equal(a, b)
     assert a["subsets"].max() == 50 and a["tau_mean"].iloc[-1] == pytest.approx(1.0)
     assert a["tau_mean"].iloc[-2] > a["tau_mean"].iloc[0]  # more data sets, closer to the full leaderboard
+
+
+def test_many_values_are_evaluated_on_a_grid_and_the_crossing_is_bisected(monkeypatch):
+    from albench.analysis import design
+
+    gen = np.random.default_rng(7)
+    metric = {(f"d{i:03d}", s, 0): gen.normal(0, 1.0) + 0.3 * j for i in range(60) for j, s in enumerate("ABCDE")}
+    frame = prepare(runs_table(metric))
+    every = design_curve(frame, "auc_accuracy", n_subsets=400, seed=0)
+    monkeypatch.setattr(design, "EXACT_K", 4)
+    assert design.k_grid(60)[:6] == [1, 2, 3, 4, 5, 6] and design.k_grid(60)[-1] == 60
+    assert all(b - a >= 1 and b <= round(a * design.K_STEP) + 1 for a, b in zip(design.k_grid(60), design.k_grid(60)[1:]))
+    gridded = design_curve(frame, "auc_accuracy", n_subsets=400, seed=0)
+    ks = gridded.curve["k"].tolist()
+    assert len(ks) < 40 and ks == sorted(set(ks)) and set(design.k_grid(60)) <= set(ks)
+    exact = every.minimal.set_index("factor").loc["dataset", "minimal_k"]
+    found = gridded.minimal.set_index("factor").loc["dataset", "minimal_k"]
+    assert 4 < exact < 60 and abs(found - exact) <= 2  # the same crossing, up to subset noise
+    below = gridded.curve.set_index("k").loc[found - 1, "tau_mean"]
+    assert below < 0.9 <= gridded.curve.set_index("k").loc[found, "tau_mean"]

@@ -6,6 +6,7 @@ import json
 import sys
 
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -122,3 +123,28 @@ def test_stored_ids_step_finds_every_id_both_ways():
     out = bench_scale.stored_ids_figures(20_000)
     assert out["python_set"]["found_all"] and out["run_ids"]["found_all"]
     assert out["run_ids"]["mib"] < out["python_set"]["mib"]  # 8 bytes an id against a str and a set slot
+
+
+def test_replicas_are_new_data_sets_and_run_ids_with_the_same_curves(store, tmp_path):
+    import shutil
+
+    from albench.compaction import compact
+    from benchmarks.replicate_store import replicate
+
+    source = tmp_path / "compacted"
+    shutil.copytree(store, source)
+    compact(source)
+    assert replicate(source, tmp_path / "x", 2.5) == 2000  # the half copy would split the one data set: left out
+    copies = albench.results.open(tmp_path / "x")
+    runs, original = copies.runs, albench.results.open(source).runs
+    assert runs["run_id"].is_unique and set(original["run_id"]) < set(runs["run_id"])
+    assert sorted(runs["dataset_params"].unique()) == sorted({*original["dataset_params"], '{"data_seed": 1}'})
+    new = runs[~runs["run_id"].isin(original["run_id"])]
+    columns = ["strategy", "learner", "batch_size", "split", "start_point", "auc_accuracy"]
+    def rows(frame):
+        return frame[columns].sort_values(columns).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(rows(new), rows(original))
+    curves = copies.curves
+    assert len(curves) == 2 * len(albench.results.open(source).curves) and set(curves["run_id"]) <= set(runs["run_id"])
+    assert all(p.name.startswith("part-compact-") for p in Store(tmp_path / "x").parts("runs"))

@@ -42,12 +42,22 @@ def test_grid_run_budget_stores_the_same_rows_and_design_as_grid_sample(write_gr
     assert "6 of 12 runs (50.0%)" in by_run.output
 
 
-@pytest.mark.parametrize("flag", ["--dry-run", "--rerun-failed", "--rerun-changed"])
+@pytest.mark.parametrize("flag", ["--dry-run", "--rerun-changed"])
 def test_budget_with_a_flag_that_picks_runs_otherwise_is_refused(write_grid, tmp_path, flag):
     result = _invoke("grid", "run", write_grid(GRID), "--budget", "50%", flag, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert f"--budget cannot be combined with {flag}" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_budget_with_rerun_failed_reruns_the_sampled_blocks_failures(write_grid, tmp_path, monkeypatch):
+    import albench.cli.active_bench as active_bench
+
+    seen = {}
+    monkeypatch.setattr(active_bench, "run_budgeted", lambda *a, **kw: seen.update(kw))
+    result = _invoke("grid", "run", write_grid(GRID), "--budget", "50%", "--rerun-failed", "--out", tmp_path / "o")
+    assert result.exit_code == 0, result.output
+    assert seen["rerun_failed"] is True
 
 
 def test_until_without_budget_is_refused(write_grid, tmp_path):

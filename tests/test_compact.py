@@ -210,7 +210,7 @@ def test_a_grid_that_leaves_parts_piled_up_compacts_the_folder(tmp_path, monkeyp
 def test_parts_are_flushed_by_size_and_by_a_long_time_bound_only(tmp_path, monkeypatch):
     store = Store(tmp_path)
     clock = [1000.0]
-    monkeypatch.setattr("albench.execute.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("albench.part_writer.time.monotonic", lambda: clock[0])
     writer = BatchWriter(store, max_runs=5, max_curve_rows=10)
 
     def add(i: int, n_curves: int) -> None:
@@ -272,7 +272,7 @@ def test_seen_run_ids_grow_and_remember_across_merges(monkeypatch):
 
 
 def test_part_size_from_the_environment_and_a_bad_value_named(tmp_path, monkeypatch):
-    from albench.execute import PART_RUNS
+    from albench.part_writer import PART_RUNS
     from albench.store import StoreError
 
     assert BatchWriter(Store(tmp_path)).max_runs == PART_RUNS

@@ -190,8 +190,9 @@ def test_context_ships_plugin_sources_not_paths(tmp_path):
 def test_a_cluster_left_without_workers_stops_the_grid_with_a_clear_error(tmp_path):
     from albench.dask_executor import DaskSetupError
 
-    grid = load_grid(write_grid(tmp_path, sleepy_grid_doc("noworkers", n_seeds=12, seconds=0.05, budget=4),
-                                plugin=True))
+    with registry_restored():  # the faulty plug-ins must not stay registered for later tests
+        grid = load_grid(write_grid(tmp_path, sleepy_grid_doc("noworkers", n_seeds=12, seconds=0.05, budget=4),
+                                    plugin=True))
     stored = []
     with connect(workers=1) as one:
         def stop_every_worker(row: dict) -> None:

@@ -18,12 +18,13 @@ from albench.store import Store  # noqa: E402
 TINY_CNN = {"name": "torch_cnn", "epochs": 20, "lr": 0.005, "channels": 8, "width": 32}
 
 
-@pytest.mark.parametrize("strategy, method", [("entropy", None), ("bald", "sample_proba"), ("badge", "embed"),
-                                              ("coreset", "embed")])
+@pytest.mark.parametrize("strategy, method", [("entropy", None), ("bald", "sample_proba"),
+                                              ("batchbald", "sample_proba"), ("badge", "embed"), ("coreset", "embed")])
 def test_torch_learner_passes_the_strategy_conformance_checks(calls, strategy, method):
     # the check pools have 5 features: the MLP (the CNN needs images; it runs on digits below)
     # MC dropout gives identical points different scores (its masks come from the learner's mc_seed_, not the
-    # strategy's rng), so the tie check's ties do not exist for BALD on a network
+    # strategy's rng), so the tie check's ties do not exist for BALD (or BatchBALD, which draws the same way) on a
+    # network
     known = {"check_random_tie_breaking": "MC dropout scores do not tie"} if method == "sample_proba" else {}
     results = checks.check_strategy(strategy, learner="torch_mlp", known_failures=known)
     not_passed = [f"{r.check}: {r.status} {r.reason}" for r in results

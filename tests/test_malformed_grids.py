@@ -183,6 +183,12 @@ CASES = [
     Case('at-rival-missing', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, proposal: [uniform, loss_difference]}\n',
          "{path}: params.proposal: 'loss_difference' needs a rival model, but params.rival is null in some of its "
          "runs; set params.rival or exclude {{proposal: loss_difference, rival: null}}"),
+    Case('at-rival-list-twice', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, rival: [[logreg, logreg]]}\n',
+         "{path}: params.rival: bad value ['logreg', 'logreg']: the rival models must differ: 'logreg' is listed "
+         "twice with the same parameters"),
+    Case('at-rival-list-empty', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, rival: [[]]}\n',
+         "{path}: params.rival: bad value []: an empty list of rival models; give one learner or a list of two or "
+         "more"),
     Case('params-not-a-mapping', 'name: ok\nkind: al\nparams: [iris]\n',
          '{path}: params: expected a mapping of hyperparameter -> value(s)'),
     # misused `grid run` options (checked before any run)

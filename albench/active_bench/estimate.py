@@ -13,6 +13,18 @@ weights (``finite_population.round_weights``) into an unbiased estimate, and
 their variances add (the covariances between strata that cross-fitting
 introduces are neglected).
 
+Each round estimates totals of 2 (K + P) quantities per block (K methods,
+P = K (K - 1) / 2 pairs): for each method, its metric where its run
+succeeded (0 elsewhere) and the indicator of that success; for each pair,
+the difference where both succeeded and the indicator of both. The
+predictions of the indicators are the grid's own cells (1 where the grid
+holds the method, 0 where an exclude rule drops it), so without failed runs
+the counts are exact and every mean, a total over its known count, stays
+exactly unbiased; a pair's mean difference is over the blocks holding both.
+Failed runs (error/timeout rows) in sampled blocks are missing values: their
+method's mean is then a ratio of two estimated totals (metric over
+successes), with a delta-method covariance, unbiased as the sample grows.
+
 Once every block is sampled the estimate is the plain mean over the grid,
 with zero variance.
 """
@@ -20,125 +32,33 @@ with zero variance.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from albench import finite_population as fp
+from albench.active_bench.full_grid import FullGridEstimate
 from albench.active_bench.population import ActiveBenchError, Population
 from albench.active_bench.surrogate import fit as fit_surrogate
 from albench.analysis.frame import LOWER_IS_BETTER
 
-N_RANK_DRAWS = 4000
+__all__ = ["FullGridEstimate", "estimate", "quantities"]
 
 
-@dataclass
-class FullGridEstimate:
-    """Each method's estimated mean over every block of the grid, run or not."""
+def quantities(values: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """(n, 2 (K + P)) per-block quantities whose totals the estimator needs, from (n, K) ``values`` and ``held``.
 
-    metric: str
-    methods: list[str]
-    mean: np.ndarray  # (K,)
-    covariance: np.ndarray  # (K, K)
-    blocks_sampled: int
-    blocks_total: int
-    rounds: int
-    level: float = 0.95
-    higher_is_better: bool = True
-    _ranks: dict = field(default_factory=dict, repr=False)
-
-    @property
-    def runs_used(self) -> int:
-        return self.blocks_sampled * len(self.methods)
-
-    @property
-    def runs_total(self) -> int:
-        return self.blocks_total * len(self.methods)
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.maximum(np.diag(self.covariance), 0.0))
-
-    def order(self) -> np.ndarray:
-        """Method indices, best estimate first."""
-        return np.argsort(-self.mean if self.higher_is_better else self.mean, kind="stable")
-
-    def rank_probabilities(self, seed: int = 0) -> tuple[np.ndarray, float]:
-        """P(each method's estimated rank is its true rank) and P(the estimated best is the best).
-
-        Under the normal approximation of the estimate (means and covariance),
-        from ``N_RANK_DRAWS`` draws with ``seed``.
-        """
-        if seed not in self._ranks:
-            if not np.any(self.covariance):
-                self._ranks[seed] = (np.ones(len(self.methods)), 1.0)
-            else:
-                rng = np.random.default_rng(seed)
-                draws = rng.multivariate_normal(self.mean, self.covariance, size=N_RANK_DRAWS, method="eigh")
-                signed = -draws if self.higher_is_better else draws
-                ranks = np.argsort(np.argsort(signed, axis=1, kind="stable"), axis=1)
-                own = np.argsort(self.order())  # estimated rank of each method (0: best)
-                self._ranks[seed] = ((ranks == own).mean(axis=0), float((ranks[:, self.order()[0]] == 0).mean()))
-        return self._ranks[seed]
-
-    def table(self) -> pd.DataFrame:
-        """The estimated leaderboard: one row per method, best first."""
-        lo, hi = fp.normal_interval(self.mean, np.diag(self.covariance), self.level)
-        p_rank, p_best = self.rank_probabilities()
-        order = self.order()
-        pct = f"{round(self.level * 100)}"
-        out = pd.DataFrame({
-            "rank": np.arange(1, len(order) + 1),
-            "method": [self.methods[i] for i in order],
-            f"mean_{self.metric}": self.mean[order], "se": self.se[order],
-            f"ci{pct}_low": lo[order], f"ci{pct}_high": hi[order],
-            "p_rank_right": p_rank[order],
-        })
-        out["p_best"] = np.where(out["rank"] == 1, p_best, np.nan)
-        return out
-
-    def pairwise(self) -> pd.DataFrame:
-        """Every pair (better estimate first): difference of full-grid means, its interval and p-value."""
-        var = fp.contrast_variances(self.covariance)
-        order = self.order()
-        rows = []
-        for a_pos, i in enumerate(order):
-            for j in order[a_pos + 1:]:
-                d, v = self.mean[i] - self.mean[j], max(var[i, j], 0.0)
-                lo, hi = fp.normal_interval(np.array([d]), np.array([v]), self.level)
-                p = float(2 * stats.norm.sf(abs(d) / np.sqrt(v))) if v > 0 else float(d == 0)
-                rows.append({"method": self.methods[i], "versus": self.methods[j], "difference": d,
-                             "se": np.sqrt(v), "ci_low": lo[0], "ci_high": hi[0], "p_value": p})
-        return pd.DataFrame(rows)
-
-    def settled(self, confidence: float = 0.95, rule: str = "settled") -> bool:
-        """``settled``: every neighbouring pair of the estimated leaderboard differs at ``confidence``
-        (two-sided normal test); ``best``: P(the estimated best is the best) >= ``confidence``."""
-        if rule == "best":
-            return self.rank_probabilities()[1] >= confidence
-        if rule != "settled":
-            raise ActiveBenchError(f"unknown stopping rule '{rule}'; allowed: settled, best")
-        order = self.order()
-        var = fp.contrast_variances(self.covariance)
-        z = stats.norm.ppf(0.5 + confidence / 2)
-        for i, j in zip(order[:-1], order[1:]):
-            if abs(self.mean[i] - self.mean[j]) < z * np.sqrt(max(var[i, j], 0.0)) or self.mean[i] == self.mean[j]:
-                return False
-        return True
-
-    def summary(self) -> dict:
-        return {"metric": self.metric, "rounds": self.rounds, "blocks_sampled": self.blocks_sampled,
-                "blocks_total": self.blocks_total, "runs_used": self.runs_used, "runs_total": self.runs_total,
-                "share_of_runs": self.runs_used / self.runs_total, "level": self.level}
-
-    def to_dict(self) -> dict:
-        """The summary, the leaderboard and the pairs as plain data (NaN as None) for ``json.dumps``."""
-        def records(df: pd.DataFrame) -> list[dict]:
-            return json.loads(df.to_json(orient="records"))
-
-        return {**self.summary(), "leaderboard": records(self.table()), "pairwise": records(self.pairwise())}
+    Columns: each method's value where held (0 elsewhere), each method's
+    ``held`` indicator, each pair i < j's difference where both are held,
+    each pair's indicator of both (pairs in ``np.triu_indices(K, 1)`` order).
+    ``held`` is "run and succeeded" for the data, "in the grid" for the
+    predictions.
+    """
+    m = np.asarray(held, dtype=bool)
+    v = np.where(m, values, 0.0)
+    i, j = np.triu_indices(m.shape[1], 1)
+    both = (m[:, i] & m[:, j]).astype(float)
+    return np.hstack([v, m.astype(float), (v[:, i] - v[:, j]) * both, both])
 
 
 def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, metric: str | None = None,
@@ -150,8 +70,9 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
     earlier rounds and of round r's *other* strata, which are independent of
     stratum h's own draw, so each stratum's difference estimate is exactly
     unbiased. ``surrogate=False`` predicts 0 (plain stratified expansion).
-    Sampled blocks whose run of a method is missing or failed make that
-    method's estimate NaN.
+    A NaN value of a method in a sampled block that holds it is a failed run
+    (see the module docstring); runs not stored yet must not reach here
+    (``sampler.estimate_folder`` refuses them).
     """
     if design.empty:
         raise ActiveBenchError("no design rows: nothing has been sampled yet")
@@ -161,11 +82,16 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
     if unknown:
         raise ActiveBenchError(f"{len(unknown)} sampled block(s) are not blocks of this grid (was the grid file "
                                "changed after sampling?)")
-    if list(population.methods) != sorted(design["method"].unique()):
+    if not set(design["method"]) <= set(population.methods):
         raise ActiveBenchError("the design's methods differ from the grid's: "
                                f"{sorted(design['method'].unique())} against {population.methods}")
     per_block = design.drop_duplicates(["round", "block_id"])
     k, n_total = len(population.methods), population.n_blocks
+    held = population.present
+    sampled_all = population.blocks["block_id"].isin(set(design["block_id"])).to_numpy()
+    succeeded = sampled_all[:, None] & held & np.isfinite(values)
+    data = quantities(values, succeeded)
+    unfitted = quantities(np.zeros(values.shape), held)  # no surrogate: metric 0, every held run succeeds
     totals, sizes, lefts = [], [], []
     sampled = np.zeros(n_total, dtype=bool)
     for r, rows in per_block.groupby("round", sort=True):
@@ -179,31 +105,76 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
         if not np.array_equal(stratum_sizes, stored):
             raise ActiveBenchError(f"round {r}: the grid's strata no longer match the stored design "
                                    "(was the grid file changed after sampling?)")
-        residuals = values[chosen].copy()
-        rest = np.zeros(k)
+        residuals = data[chosen] - unfitted[chosen]
+        rest = np.zeros(data.shape[1])
         # a balanced draw couples the strata: then only earlier rounds may train the surrogate
         coupled = bool(json.loads(rows["balanced_on"].iloc[0])) if "balanced_on" in rows.columns else False
         for h, name in enumerate(names):
-            if not surrogate:
-                break
             others = sampled.copy()
             if not coupled:
                 others[chosen[codes != h]] = True
-            if not others.any():
-                continue  # nothing run outside this stratum yet: predict 0
-            predictions = fit_surrogate(population, np.where(others[:, None], values, np.nan), others).predictions
-            residuals[codes == h] -= predictions[chosen[codes == h]]
-            rest += predictions[left & (labels == name)].sum(axis=0)
-        known = values[sampled].sum(axis=0)
+            mine = left & (labels == name)
+            predicted = unfitted
+            if surrogate and others.any():  # else nothing run outside this stratum yet: predict 0
+                fitted = fit_surrogate(population, np.where(others[:, None], values, np.nan), others)
+                predicted = quantities(fitted.predictions, held)
+                residuals[codes == h] = data[chosen[codes == h]] - predicted[chosen[codes == h]]
+            rest += predicted[mine].sum(axis=0)
+        known = data[sampled].sum(axis=0)
         totals.append(fp.stratified_difference_total(residuals, codes, stratum_sizes, known_total=known,
                                                      predicted_rest_total=rest))
         sizes.append(len(chosen))
         lefts.append(int(left.sum()))
         sampled[chosen] = True
-    if sampled.all():  # a census: the plain mean of every block
-        mean, cov = values.mean(axis=0), np.zeros((k, k))
+    if sampled.all():  # a census: the plain means over the grid
+        total, cov = data.sum(axis=0), np.zeros((data.shape[1],) * 2)
     else:
-        combined = fp.combine_rounds(totals, fp.round_weights(np.array(sizes), np.array(lefts))).mean(n_total)
-        mean, cov = combined.total, combined.covariance
-    return FullGridEstimate(metric, list(population.methods), mean, cov, int(sampled.sum()), n_total,
-                            len(sizes), level, not LOWER_IS_BETTER.search(metric))
+        combined = fp.combine_rounds(totals, fp.round_weights(np.array(sizes), np.array(lefts)))
+        total, cov = combined.total, combined.covariance
+    ratio, ratio_cov = _ratios(total, cov, k)
+    upper = np.triu_indices(k, 1)
+    pair_difference, pair_variance = np.zeros((k, k)), np.zeros((k, k))
+    pair_difference[upper] = ratio[k:]
+    pair_difference = pair_difference - pair_difference.T
+    pair_variance[upper] = np.diag(ratio_cov)[k:]
+    pair_variance = pair_variance + pair_variance.T
+    pair_blocks = np.zeros((k, k), dtype=int)
+    pair_blocks[upper] = (held[:, upper[0]] & held[:, upper[1]]).sum(axis=0)
+    pair_blocks = pair_blocks + pair_blocks.T
+    return FullGridEstimate(metric, list(population.methods), ratio[:k], ratio_cov[:k, :k], int(sampled.sum()),
+                            n_total, len(sizes), level, not LOWER_IS_BETTER.search(metric),
+                            cells=held.sum(axis=0), failed=(sampled[:, None] & held & ~succeeded).sum(axis=0),
+                            runs_sampled=int(held[sampled].sum()), pair_difference=pair_difference,
+                            pair_variance=pair_variance, pair_blocks=pair_blocks,
+                            identical=_identical(values, held, sampled) if not sampled.all() else None)
+
+
+def _ratios(total: np.ndarray, cov: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Means (value totals over count totals) of the K methods and P pairs, and their delta-method covariance.
+
+    Without failed runs the count totals are known exactly (zero variance),
+    so this is the covariance of the value totals over the known counts.
+    """
+    p = k * (k - 1) // 2
+    value = np.r_[np.arange(k), 2 * k + np.arange(p)]
+    count = np.r_[k + np.arange(k), 2 * k + p + np.arange(p)]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = total[value] / total[count]
+        jac = np.zeros((len(value), len(total)))
+        jac[np.arange(len(value)), value] = 1 / total[count]
+        jac[np.arange(len(value)), count] = -ratio / total[count]
+    jac = np.where(np.isfinite(jac), jac, np.nan)
+    return ratio, jac @ cov @ jac.T
+
+
+def _identical(values: np.ndarray, held: np.ndarray, sampled: np.ndarray) -> np.ndarray:
+    """(K, K) pairs with the same outcome in every sampled block holding both (the same metric, or both failed)."""
+    k = values.shape[1]
+    v, h = values[sampled], held[sampled]
+    out = np.zeros((k, k), dtype=bool)
+    for i in range(k):
+        for j in range(i + 1, k):
+            both = h[:, i] & h[:, j]
+            a, b = v[both, i], v[both, j]
+            out[i, j] = out[j, i] = bool(both.any()) and bool(np.all((a == b) | (np.isnan(a) & np.isnan(b))))
+    return out

@@ -1,7 +1,10 @@
 """A grid as a finite population of blocks: one setting of everything except the method.
 
 All methods of a block are run together, so every comparison is paired, as in
-the leaderboard. A block's *design factors* are the hyperparameters that vary
+the leaderboard. A grid's exclude rules may drop some methods from some
+blocks: ``Population.present`` says which cells exist, and a method's
+full-grid mean is its mean over the blocks that hold it. A block's *design
+factors* are the hyperparameters that vary
 between blocks and are not replicates (data set, learner, batch size, ...);
 replicates (seed, start point, split) vary within them. The population is
 built from any table with a ``run_id`` and the grid's hyperparameter columns:
@@ -35,7 +38,7 @@ class Population:
     methods: list[str]  # method labels, sorted
     blocks: pd.DataFrame  # one row per block (index 0..B-1): block_id and every hyperparameter label
     factors: list[str]  # design factors, outermost first (strata are built from prefixes of this list)
-    run_ids: np.ndarray  # (B, K) run_id of each block's run of each method
+    run_ids: np.ndarray  # (B, K) run_id of each block's run of each method; None where the grid has none
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -43,8 +46,21 @@ class Population:
         return len(self.blocks)
 
     @property
+    def present(self) -> np.ndarray:
+        """(B, K) whether the grid holds a run of each method in each block (exclude rules can drop some)."""
+        return self.cached("present", lambda: np.not_equal(self.run_ids, None))
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.present.all())
+
+    @property
     def n_runs(self) -> int:
-        return self.run_ids.size
+        return int(self.present.sum())
+
+    def block_run_ids(self, blocks: np.ndarray) -> list[str]:
+        """The run_ids of every method the grid holds in ``blocks`` (indices or a boolean mask)."""
+        return [str(r) for r in self.run_ids[blocks][self.present[blocks]]]
 
     def stratum_labels(self, factors: tuple[str, ...]) -> np.ndarray:
         """Every block's stratum label under ``factors`` (``iris | logreg``; ``all`` without factors)."""
@@ -71,6 +87,13 @@ class Population:
         by_id = by_id[~by_id.index.duplicated()]
         flat = by_id.reindex(self.run_ids.ravel()).to_numpy(dtype=float)
         return flat.reshape(self.run_ids.shape)
+
+    def stored(self, runs: pd.DataFrame) -> np.ndarray:
+        """(B, K) whether each cell's run is stored, whatever its status (False where the grid has no run)."""
+        if "run_id" not in runs.columns:  # an empty store
+            return np.zeros(self.run_ids.shape, dtype=bool)
+        flat = np.isin(self.run_ids.ravel().astype(str), runs["run_id"].to_numpy(dtype=str))
+        return flat.reshape(self.run_ids.shape) & self.present
 
     def costs(self, runs: pd.DataFrame) -> np.ndarray:
         """(B,) measured seconds of each block's stored runs (NaN where none is stored)."""
@@ -117,12 +140,9 @@ def population(table: pd.DataFrame, kind: str = "al") -> Population:
     methods = sorted(labels[method_key].unique())
     wide = labels.pivot_table(index="block_id", columns=method_key, values="run_id", aggfunc="first", sort=False)
     wide = wide.reindex(columns=methods).sort_index()  # block order: by id, whatever the table's row order
-    if wide.isna().any().any():
-        incomplete = wide.index[wide.isna().any(axis=1)]
-        raise ActiveBenchError(f"{len(incomplete)} block(s) lack a run of some {method_key} (an exclude rule "
-                               f"that drops a {method_key} in some settings?); active benchmarking needs every "
-                               f"{method_key} in every block")
+    run_ids = wide.to_numpy(dtype=object)
+    run_ids[pd.isna(wide).to_numpy()] = None  # a method an exclude rule drops from this block
     blocks = labels.drop_duplicates("block_id").set_index("block_id").loc[wide.index, block_keys].reset_index()
     varying = [k for k in block_keys if blocks[k].nunique() > 1]
     factors = [k for k in varying if k not in REPLICATES]
-    return Population(kind, method_key, methods, blocks, factors, wide.to_numpy(dtype=object))
+    return Population(kind, method_key, methods, blocks, factors, run_ids)

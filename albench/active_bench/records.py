@@ -5,7 +5,7 @@ files written the same way (a hidden temporary name, then a rename), one part
 per round, written *before* the round's runs start: a round interrupted
 half-way is finished by the next call, never drawn again.
 
-One row per (round, block, method), with what the estimators need to
+One row per (round, block, method the grid holds in that block), with what the estimators need to
 recompute every figure from the store alone:
 
 - ``round``, ``block_id``, ``method``, ``run_id``, ``seed`` (of the draws);
@@ -43,6 +43,8 @@ def round_rows(round_index: int, rnd, population, metric: str, seed: int) -> lis
     for b in rnd.chosen:
         h = int(rnd.stratum_of[b])
         for k, method in enumerate(population.methods):
+            if not population.present[b, k]:
+                continue  # an exclude rule drops this method from this block
             rows.append({
                 "round": round_index, "block_id": str(population.blocks.at[b, "block_id"]), "method": method,
                 "run_id": str(population.run_ids[b, k]), "seed": seed,

@@ -48,8 +48,10 @@ def restrict(grid: Grid, run_ids) -> SubGrid:
     return SubGrid(**{f.name: getattr(grid, f.name) for f in fields(Grid)}, only=frozenset(run_ids))
 
 
-def parse_budget(text: str, n_runs: int, n_methods: int) -> int:
-    """Blocks to sample for ``10%`` (of the grid's runs) or ``200`` (runs); whole blocks, at least 2."""
+def parse_budget(text: str, n_runs: int, n_blocks: int) -> int:
+    """Blocks to sample for ``10%`` (of the grid's ``n_runs`` runs) or ``200`` (runs); whole blocks, at least 2.
+
+    Runs become blocks at the grid's mean runs per block (every method, unless exclude rules drop some)."""
     value = str(text).strip()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", value)
     if match:
@@ -64,8 +66,7 @@ def parse_budget(text: str, n_runs: int, n_methods: int) -> int:
     else:
         raise ActiveBenchError(f"--budget: {value!r} is neither a share of the grid's runs (10%) nor a number "
                                "of runs (200)")
-    n_blocks = n_runs // n_methods
-    return max(2, min(n_blocks, math.floor(runs / n_methods + 1e-9)))
+    return max(2, min(n_blocks, math.floor(runs * n_blocks / n_runs + 1e-9)))
 
 
 @dataclass
@@ -102,8 +103,18 @@ def estimate_folder(root: str | Path, metric: str | None = None, level: float = 
         raise ActiveBenchError(f"{root} holds no budgeted grid (no {root / records.TABLE}/ table)")
     pop = population(table, str(table["kind"].iloc[0]) if "kind" in table.columns else "al")
     runs = Store(root).read("runs")
+    missing = _not_stored(pop, design, runs)
+    if missing:
+        raise ActiveBenchError(f"{missing} run(s) of the sampled blocks are not stored yet (an interrupted round?): "
+                               "run the same `albench grid sample` (or `grid run --budget`) command again")
     return estimate(design, pop, _sampled_values(pop, design, runs, metric or str(design["metric"].iloc[0])),
                     metric, level)
+
+
+def _not_stored(pop: Population, design, runs) -> int:
+    """Runs of the sampled blocks with no stored row at all (failed runs have one: they count as stored)."""
+    held = _sampled_mask(pop, design)[:, None] & pop.present
+    return int((held & ~pop.stored(runs)).sum())
 
 
 def _sampled_values(pop: Population, design, runs, metric: str) -> np.ndarray:
@@ -141,7 +152,7 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
     sampled = _sampled_mask(pop, design)
     result = SampleResult(None, 0, "budget")
     if sampled.any():  # finish interrupted rounds before drawing new ones
-        result.summaries.append(execute(restrict(grid, pop.run_ids[sampled].ravel())))
+        result.summaries.append(execute(restrict(grid, pop.block_run_ids(sampled))))
     next_index = int(design["round"].max()) + 1 if not design.empty else 0
     n_new = max(0, budget_blocks - int(sampled.sum()))
     if until is None:
@@ -156,8 +167,8 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
         rnd, _ = next_round(pop, values, costs, sampled, size, round_rng(options.seed, next_index), options)
         records.write_round(root, records.round_rows(next_index, rnd, pop, metric, options.seed))
         if on_round:
-            on_round(next_index, len(rnd.chosen), len(rnd.chosen) * len(pop.methods))
-        result.summaries.append(execute(restrict(grid, pop.run_ids[rnd.chosen].ravel())))
+            on_round(next_index, len(rnd.chosen), int(pop.present[rnd.chosen].sum()))
+        result.summaries.append(execute(restrict(grid, pop.block_run_ids(rnd.chosen))))
         sampled[rnd.chosen] = True
         next_index += 1
         result.rounds_drawn += 1
@@ -174,8 +185,7 @@ def _try_estimate(root: Path, pop: Population, metric: str) -> FullGridEstimate 
     design = records.read_design(root)
     if design.empty:
         return None
-    values = _sampled_values(pop, design, Store(root).read("runs"), metric)
-    sampled = _sampled_mask(pop, design)
-    if np.isnan(values[sampled]).any():
+    runs = Store(root).read("runs")
+    if _not_stored(pop, design, runs):
         return None
-    return estimate(design, pop, values, metric)
+    return estimate(design, pop, _sampled_values(pop, design, runs, metric), metric)

@@ -69,26 +69,35 @@ def _shrunk_means(values: np.ndarray, labels: np.ndarray, names: list[str]) -> n
 
 
 def fit(population, values: np.ndarray, fitted: np.ndarray) -> Surrogate:
-    """Fit on the blocks ``fitted`` (boolean mask) whose ``values`` (B, K) are all known.
+    """Fit on the blocks ``fitted`` (boolean mask): each method on those of its ``values`` (B, K) that are known.
 
     Features: the population's design factors and their pairwise
     interactions (replicates such as seeds carry no effect that transfers).
+    A method's value is unknown where the grid drops it from a block or its
+    run failed; methods known on the same blocks share one solve (all of
+    them, on a grid without exclude rules or failures).
     """
     x, penalty = population.cached("features", lambda: design_matrix(population.blocks, population.factors,
                                                                         population.factors))
-    blocks = population.blocks
-    rows = fitted & np.isfinite(values).all(axis=1)
-    k = values.shape[1]
-    if rows.sum() < 2:
-        mean = np.nanmean(values[rows], axis=0) if rows.any() else np.zeros(k)
-        return Surrogate(np.tile(mean, (len(blocks), 1)), np.full(len(blocks), np.nan))
-    xs, ys = x[rows], values[rows]
-    gram = xs.T @ xs + np.diag(penalty + 1e-9)
-    inv = np.linalg.inv(gram)
-    coef = inv @ xs.T @ ys
-    pred = x @ coef
-    hat = np.einsum("ij,jk,ik->i", xs, inv, xs)
-    loo = (ys - xs @ coef) / np.maximum(1 - hat, 1e-6)[:, None]
-    loo_sq = np.full(len(blocks), np.nan)
-    loo_sq[rows] = (loo ** 2).sum(axis=1)
+    n_blocks, k = values.shape
+    known = fitted[:, None] & np.isfinite(values)
+    pred = np.zeros((n_blocks, k))
+    loo_sq, loo_count = np.zeros(n_blocks), np.zeros(n_blocks)
+    masks, group = np.unique(known.T, axis=0, return_inverse=True)
+    for g, rows in enumerate(masks):
+        cols = np.flatnonzero(group.ravel() == g)
+        ys = values[rows][:, cols]
+        if rows.sum() < 2:  # too little to fit: the mean of what is known (0 when nothing is)
+            pred[:, cols] = ys.mean(axis=0) if rows.any() else 0.0
+            continue
+        xs = x[rows]
+        inv = np.linalg.inv(xs.T @ xs + np.diag(penalty + 1e-9))
+        coef = inv @ xs.T @ ys
+        pred[:, cols] = x @ coef
+        hat = np.einsum("ij,jk,ik->i", xs, inv, xs)
+        loo = (ys - xs @ coef) / np.maximum(1 - hat, 1e-6)[:, None]
+        loo_sq[rows] += (loo ** 2).sum(axis=1)
+        loo_count[rows] += len(cols)
+    with np.errstate(invalid="ignore", divide="ignore"):  # per block: summed over methods, rescaled to all K
+        loo_sq = np.where(loo_count > 0, loo_sq * k / loo_count, np.nan)
     return Surrogate(pred, loo_sq)

@@ -12,8 +12,9 @@ Farquhar et al., "On Statistical Bias In Active Learning: How and When to Fix
 It" (ICLR 2021); Kossen et al., "Active Surrogate Estimators: An Active
 Learning Approach to Label-Efficient Model Evaluation" (NeurIPS 2022).
 
-With a ``rival`` (a second model under test) the same draws also estimate
-the difference of the two risks, for choosing between them.
+With a ``rival`` (another model under test, or a list of them) the same
+draws also estimate every pairwise difference of their risks, and the model
+with the smallest estimated risk is chosen after every label.
 
 Modules, one job each:
 
@@ -22,6 +23,7 @@ Modules, one job each:
 - ``sampling``: the sequential draw without replacement.
 - ``estimators``: the estimator contract (a ``Trace`` in, an ``Estimate`` out) and registry.
 - ``surrogates``: the surrogate model (the model itself, a learner, a bootstrap ensemble).
+- ``selection``: several models on one acquisition: pairwise differences, the chosen model.
 - ``runner``: ``run(spec) -> RunResult`` for the executor.
 - ``report``: tables from stored runs, grouped by every varying hyperparameter (errors,
   coverage, labelling efficiency, model-selection accuracy, reliability warnings).

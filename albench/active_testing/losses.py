@@ -48,6 +48,18 @@ def expected_abs_difference(proba_a: np.ndarray, proba_b: np.ndarray, label_prob
     return (np.asarray(label_proba, dtype=float) * gap).sum(axis=1)
 
 
+def expected_pairwise_difference(models_proba: np.ndarray, label_proba: np.ndarray, loss: str) -> np.ndarray:
+    """E_{y ~ label_proba[i]} sqrt(sum_{a<b} (L(f_a(x_i), y) - L(f_b(x_i), y))^2) over K models (K, N, C).
+
+    For two models it is ``expected_abs_difference`` (sqrt(d^2) = |d| in floating point). Zero where every
+    model would lose the same whatever the label.
+    """
+    per_label = np.stack([loss_per_label(p, loss) for p in np.asarray(models_proba, dtype=float)])  # (K, N, C)
+    k = len(per_label)
+    squares = sum((per_label[a] - per_label[b]) ** 2 for a in range(k) for b in range(a + 1, k))
+    return (np.asarray(label_proba, dtype=float) * np.sqrt(squares)).sum(axis=1)
+
+
 def expected_loss(proba: np.ndarray, label_proba: np.ndarray, loss: str) -> np.ndarray:
     """E_{y ~ label_proba[i]} L(proba[i], y) for every row.
 

@@ -9,9 +9,11 @@ Contract (every proposal):
   p = scores / sum(scores) (uniform when every score is 0); Kossen et al.
   (ICML 2021) take scores = the expected loss, the optimal q being proportional
   to the true loss.
-- ``needs_rival = True`` (class attribute) for a proposal that reads
-  ``state.rival_proba``: a grid that would run it without a ``rival`` is
-  refused when it is read (``albench.kinds``), not at run time.
+- ``min_models = k`` (class attribute, default 1) for a proposal that needs k
+  models under test (the model and k - 1 rivals, ``state.rivals_proba``); a
+  grid that would run it with fewer is refused when it is read
+  (``albench.kinds``), not at run time. ``needs_rival = True`` (older
+  spelling) means ``min_models = 2``.
 
 The safeguard is applied here, not by each proposal, so no proposal (plug-ins
 included) can give an unlabelled point q = 0, and importance weights stay finite:
@@ -62,14 +64,28 @@ class ProposalState:
     step: int = 1
     cache: dict = field(default_factory=dict, repr=False)  # shared while the surrogate is unchanged
     surrogate_members: np.ndarray | None = None  # (K, N, C) the surrogate's members (their mean is surrogate_proba)
-    rival_proba: np.ndarray | None = None  # (N, C) a second model under test sharing the labels, if any
+    rival_proba: np.ndarray | None = None  # (N, C) the first other model under test sharing the labels, if any
+    rivals_proba: np.ndarray | None = None  # (R, N, C) every other model under test (rival_proba is the first)
+
+    def __post_init__(self):
+        if self.rivals_proba is None and self.rival_proba is not None:
+            self.rivals_proba = np.asarray(self.rival_proba)[None]
+        if self.rival_proba is None and self.rivals_proba is not None and len(self.rivals_proba):
+            self.rival_proba = self.rivals_proba[0]
 
     @classmethod
     def build(cls, model_proba, surrogate_proba, labelled, loss, true_losses, step=1, surrogate_members=None,
-              rival_proba=None) -> "ProposalState":
+              rival_proba=None, rivals_proba=None) -> "ProposalState":
         """A state with ``surrogate_loss`` computed from the two predictive distributions."""
         return cls(model_proba, surrogate_proba, expected_loss(model_proba, surrogate_proba, loss),
-                   labelled, loss, true_losses, step, surrogate_members=surrogate_members, rival_proba=rival_proba)
+                   labelled, loss, true_losses, step, surrogate_members=surrogate_members, rival_proba=rival_proba,
+                   rivals_proba=rivals_proba)
+
+    @property
+    def models_proba(self) -> np.ndarray:
+        """(K, N, C): every model under test, the model first, then its rivals."""
+        rivals = [] if self.rivals_proba is None else list(self.rivals_proba)
+        return np.stack([self.model_proba, *rivals])
 
     @cached_property
     def unlabelled(self) -> np.ndarray:
@@ -95,7 +111,8 @@ def max_importance_ratio(safeguard: str, weight: float) -> float:
 class Proposal:
     """Base class; see the module docstring for the contract."""
 
-    needs_rival = False  # True: scores need ``state.rival_proba``, so a grid without ``rival`` is refused at load
+    min_models = 1  # models under test the scores need (model + rivals); a grid giving fewer is refused at load
+    needs_rival = False  # the older spelling of min_models = 2
 
     def __init__(self, **params):
         self.params = params

@@ -22,6 +22,8 @@ percentile interval's bias and skew.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -40,12 +42,24 @@ def _grid_keys() -> list[str]:
     return list(ATParams.model_fields)
 
 
+def _label(name, params) -> str:
+    """A component's label; a list of rivals (``{name: "gnb+rf", params: {models: [...]}}``) is ``gnb+rf``
+    with each member's own label."""
+    from albench.kinds import SEVERAL
+
+    if isinstance(name, str) and "+" in name and isinstance(params, str) and SEVERAL in params:
+        p = json.loads(params)
+        if set(p) == {SEVERAL}:
+            return "+".join(component_label(m["name"], m["params"]) for m in p[SEVERAL])
+    return component_label(name, params)
+
+
 def labelled_runs(runs: pd.DataFrame) -> pd.DataFrame:
     """The ok runs, with each component column (name + ``<key>_params``) replaced by one label."""
     ok = runs[runs["status"] == "ok"].copy()
     for key in _grid_keys():
         if key in ok.columns and f"{key}_params" in ok.columns:
-            ok[key] = [component_label(n, p) for n, p in zip(ok[key], ok[f"{key}_params"])]
+            ok[key] = [_label(n, p) for n, p in zip(ok[key], ok[f"{key}_params"])]
         if key in ok.columns and ok[key].isna().any():  # e.g. pool_size or rival unset: a value, not a gap
             ok[key] = ok[key].astype(object).where(ok[key].notna(), "none")
     return ok
@@ -67,9 +81,10 @@ def mse_interval(squared_errors: np.ndarray, confidence: float = CONFIDENCE, see
     """BCa bootstrap interval (2,000 resamples, ``seed``) of the mean squared error over runs.
 
     Falls back to the percentile interval where BCa is undefined (e.g. a
-    single run carries every non-zero error).
+    single run carries every non-zero error). The values are sorted first, so
+    the interval does not depend on the order in which the runs were stored.
     """
-    values = np.asarray(squared_errors, dtype=float)
+    values = np.sort(np.asarray(squared_errors, dtype=float))
     if len(values) < 2 or np.ptp(values) == 0:
         return float(values.mean()), float(values.mean())
     for method in ("BCa", "percentile"):
@@ -203,48 +218,73 @@ def reliability_warnings(runs: pd.DataFrame) -> list[str]:
     return out
 
 
-def _pair_label(a, b) -> str:
-    return " vs ".join(sorted([str(a), str(b)]))
+def _models_label(models) -> str:
+    return ", ".join(sorted(str(m) for m in models))
 
 
 def selection_accuracy(runs: pd.DataFrame, curves: pd.DataFrame, budgets=None) -> pd.DataFrame:
-    """P(the estimates pick the truly better of two models) after m labels, per design, group and estimator.
+    """P(the estimates choose the truly best of the models under test) after m labels, per design, group, estimator.
 
-    ``paired``: runs with a ``rival``, one acquisition for both models: the
-    sign of the estimated difference R_model - R_rival against the true one.
-    ``independent``: runs of different models matched on every other key
-    except ``rival``, and on the seeds (the same pool), one acquisition per
-    model: the sign of the difference of the two models' own estimates.
-    Pairs whose models tie exactly are left out. ``models`` names the pair.
+    ``shared``: runs with a ``rival`` (one or several), one acquisition for every model: the share of runs
+    whose ``chose_best`` (the argmin of the estimated risks is truly best; ties in the estimates broken at
+    random by the run, ties in the truth: any of the best) holds. ``independent``: runs without a rival, of
+    different models matched on every other key and on the seeds (the same pool), one acquisition per
+    model: the model whose own estimate is smallest; a tie shares the credit (the chance that a uniform
+    tie-break picks a truly best one). ``models`` names the models compared; groups of one model are left
+    out. The grouping keys are ``group_keys`` without ``model`` and ``rival``.
     """
     ok = labelled_runs(runs)
     keys = [k for k in group_keys(runs) if k not in ("model", "rival")]
-    has_rival = ~ok["rival"].astype(str).isin(["none", "None"]) if "rival" in ok.columns else None
-    parts = []
-    if has_rival is not None and has_rival.any() and "difference_estimate" in curves.columns:
-        paired = ok[has_rival]
-        rows = curves.merge(paired[["run_id", "model", "rival", *keys]], on="run_id")
-        rows = rows[rows["true_difference"] != 0]
-        parts.append(rows.assign(
-            correct=np.sign(rows["difference_estimate"]) == np.sign(rows["true_difference"]), design="paired",
-            models=[_pair_label(a, b) for a, b in zip(rows["model"], rows["rival"])]))
-    if ok["model"].nunique() > 1:
-        match = [*keys, *[r for r in sorted(REPLICATES) if r in ok.columns]]
-        rows = curves.merge(ok[["run_id", "model", *match]], on="run_id")
-        rows = rows[["model", *match, "estimator", "m", "estimate", "true_risk"]]
-        models = sorted(ok["model"].unique())
-        for i, a in enumerate(models):
-            for b in models[i + 1:]:
-                pair = rows[rows["model"] == a].merge(rows[rows["model"] == b], on=[*match, "estimator", "m"],
-                                                      suffixes=("_a", "_b"))
-                truth = pair["true_risk_a"] - pair["true_risk_b"]
-                pair, truth = pair[truth != 0], truth[truth != 0]
-                correct = np.sign(pair["estimate_a"] - pair["estimate_b"]) == np.sign(truth)
-                parts.append(pair.assign(correct=correct, design="independent", models=_pair_label(a, b)))
+    has_rival = (~ok["rival"].astype(str).isin(["none", "None"]) if "rival" in ok.columns
+                 else pd.Series(False, index=ok.index))
+    budgets = None if budgets is None else list(budgets)
+    if budgets is not None:
+        curves = curves[curves["m"].isin(budgets)]
     columns = ["design", "models", *keys, "estimator", "m"]
+    parts = []
+    if has_rival.any() and "chose_best" in curves.columns and "models" in ok.columns:
+        shared = ok[has_rival]
+        shared = shared.assign(models=[_models_label(m) for m in shared["models"]])
+        rows = curves[curves["chose_best"].notna()].merge(shared[["run_id", "models", *keys]], on="run_id")
+        parts.append(rows.assign(design="shared", correct=rows["chose_best"].astype(float)))
+    single = ok[~has_rival]
+    if single["model"].nunique() > 1:
+        match = [*keys, *[r for r in sorted(REPLICATES) if r in ok.columns]]
+        rows = curves.merge(single[["run_id", "model", *match]], on="run_id")[
+            ["model", *match, "estimator", "m", "estimate", "true_risk"]]
+        by = [*match, "estimator", "m"]
+        grouped = rows.groupby(by)
+        chosen = rows["estimate"] == grouped["estimate"].transform("min")
+        best = rows["true_risk"] == grouped["true_risk"].transform("min")
+        per = rows.assign(chosen=chosen, right=chosen & best).groupby(by).agg(
+            n_models=("model", "nunique"), models=("model", _models_label), chosen=("chosen", "sum"),
+            right=("right", "sum")).reset_index()
+        per = per[per["n_models"] > 1]
+        parts.append(per.assign(design="independent", correct=per["right"] / per["chosen"]))
     if not parts:
         return pd.DataFrame(columns=[*columns, "runs", "p_correct"])
     rows = pd.concat([p[[*columns, "correct"]] for p in parts], ignore_index=True)
-    if budgets is not None:
-        rows = rows[rows["m"].isin(list(budgets))]
     return rows.groupby(columns)["correct"].agg(runs="count", p_correct="mean").reset_index()
+
+
+def truly_best(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per group (``group_keys`` without model, rival, proposal) and model: the share of the shared-design runs
+    (with ``models`` and ``model_true_risks``) where that model has the smallest true risk ("tie": several)."""
+    ok = labelled_runs(runs)
+    if "model_true_risks" not in ok.columns:
+        return pd.DataFrame(columns=["models", "best", "share", "runs"])
+    ok = ok[ok["model_true_risks"].notna()]
+    keys = [k for k in group_keys(runs) if k not in ("model", "rival", "proposal")]
+
+    def best(models, risks) -> str:
+        risks = np.asarray(risks, dtype=float)
+        winners = [m for m, r in zip(models, risks) if r == risks.min()]
+        return winners[0] if len(winners) == 1 else "tie"
+
+    # one row per pool (seed, draw_seed): the truth does not depend on the proposal
+    pools = ok.drop_duplicates([*keys, *[r for r in sorted(REPLICATES) if r in ok.columns], "rival"])
+    frame = pools[keys].assign(models=[_models_label(m) for m in pools["models"]],
+                               best=[best(m, r) for m, r in zip(pools["models"], pools["model_true_risks"])])
+    counts = frame.groupby([*keys, "models", "best"]).size().rename("n").reset_index()
+    counts["runs"] = counts.groupby([*keys, "models"])["n"].transform("sum")
+    return counts.assign(share=counts["n"] / counts["runs"]).drop(columns="n")

@@ -40,11 +40,24 @@ bounds that hold at every step m simultaneously, so they stay valid if one
 stops labelling whenever the estimate looks good enough. They do not depend
 on the estimator (the same on each step's rows); null for an unbounded loss.
 
-With a ``rival`` (a second model under test), the same draws also estimate
-R_model - R_rival with every estimator (their mathematics is linear in the
-losses): summary ``rival_true_risk``, ``true_difference``, ``drawn_rival_loss`` and
-``<estimator>_difference_estimate``; curve columns ``difference_estimate``,
-``true_difference``, ``difference_ci_low``/``_high``.
+With a ``rival`` (one other model under test, or a list of them: K models
+in all, ``model`` first), the same draws also estimate every pairwise
+difference R_a - R_b with every estimator (their mathematics is linear in the
+losses; ``albench.active_testing.selection``) and choose the model with the
+smallest estimated risk. Summary: ``models`` (labels), ``model_true_risks``,
+``pairs`` ("a - b" labels, pairs (0, 1), (0, 2), ..., (1, 2), ...),
+``pair_true_difference``, ``drawn_rivals_losses`` (one list per rival;
+``drawn_rival_loss`` is the first), and per estimator ``_chosen_model`` and
+``_chose_best`` after the last label; the first pair (model vs first rival)
+also as ``rival_true_risk``, ``true_difference``,
+``<estimator>_difference_estimate`` and, for a bounded loss,
+``difference_cs_low``/``_high``. Curve columns: ``risk_estimates`` (K),
+``pair_difference_estimate``, ``pair_difference_ci_low``/``_high``,
+``pair_difference_cs_low``/``_high`` (P lists, in the order of ``pairs``),
+``chosen_model``, ``chose_best``, and the first pair's
+``difference_estimate``, ``true_difference``, ``difference_ci_low``/``_high``,
+``difference_cs_low``/``_high``. The difference's confidence sequence
+(zero-one loss only) holds for each pair on its own at level ``confidence``.
 """
 
 from __future__ import annotations
@@ -61,9 +74,11 @@ from albench.active_testing.estimators import Trace, estimate_all
 from albench.active_testing.losses import expected_loss, pointwise_loss
 from albench.active_testing.proposals import ProposalState, create_proposal
 from albench.active_testing.sampling import acquire
+from albench.active_testing.selection import Comparison, compare, pairs
 from albench.active_testing.surrogates import Surrogate
 from albench.finite_population import betting_confidence_sequence, effective_sample_size, importance_ratios, interval
-from albench.kinds import RunResult
+from albench.analysis.frame import component_label
+from albench.kinds import RunResult, rivals_of
 from albench.learners import AlignedClassifier, make_learner
 from albench.seeding import int_seed, rng
 from albench.spec import RunSpec
@@ -149,18 +164,54 @@ class _SurrogateTrack:
         return Trace(n_pool, losses, q, self.rest, float(self.first.sum()), self.drawn, self.first[chosen])
 
 
-def _difference(a: Trace, b: Trace) -> Trace:
-    """The trace of L_a - L_b: every estimator is linear in the losses and the surrogate's sums."""
-    return Trace(a.n_pool, a.losses - b.losses, a.q, a.surrogate_rest - b.surrogate_rest,
-                 a.surrogate_total - b.surrogate_total, a.surrogate_drawn - b.surrogate_drawn,
-                 a.surrogate_first_drawn - b.surrogate_first_drawn)
-
-
 BOUNDED_LOSSES = ("zero_one",)  # losses in [0, 1]: they get the anytime-valid confidence sequence
 
 
 def _null_nan(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
+
+
+def _nulls(values: np.ndarray) -> list[float | None]:
+    return [_null_nan(x) for x in values]
+
+
+def _selection_row(c: Comparison, name: str, step: int, labels: list[str], true_difference: float) -> dict:
+    """The curve columns of a run with rivals, for one estimator and step (``difference_*``: the first pair)."""
+    seq = c.sequence
+    return {
+        "difference_estimate": float(c.differences[name][0, step]), "true_difference": true_difference,
+        "difference_ci_low": _null_nan(c.low[name][0, step]), "difference_ci_high": _null_nan(c.high[name][0, step]),
+        "difference_cs_low": None if seq is None else _null_nan(seq[0][0, step]),
+        "difference_cs_high": None if seq is None else _null_nan(seq[1][0, step]),
+        "risk_estimates": [float(x) for x in c.estimates[name][:, step]],
+        "pair_difference_estimate": [float(x) for x in c.differences[name][:, step]],
+        "pair_difference_ci_low": _nulls(c.low[name][:, step]),
+        "pair_difference_ci_high": _nulls(c.high[name][:, step]),
+        "pair_difference_cs_low": None if seq is None else _nulls(seq[0][:, step]),
+        "pair_difference_cs_high": None if seq is None else _nulls(seq[1][:, step]),
+        "chosen_model": labels[int(c.chosen[name][step])], "chose_best": bool(c.right[name][step]),
+    }
+
+
+# the declared runs columns of a run with rivals, empty without (every part holds every declared column)
+_NO_RIVALS = dict.fromkeys(("rival_true_risk", "true_difference", "models", "pairs", "model_true_risks",
+                            "pair_true_difference", "drawn_rivals_losses", "difference_cs_low", "difference_cs_high"))
+
+
+def _selection_summary(c: Comparison, labels: list[str], drawn_rivals_losses: np.ndarray) -> dict:
+    """The runs columns of a run with rivals: the models, their true risks, each pair, the final choices."""
+    out = {"rival_true_risk": float(c.true_risks[1]), "true_difference": float(c.true_differences[0]),
+           "models": labels, "model_true_risks": [float(x) for x in c.true_risks],
+           "pairs": [f"{labels[a]} - {labels[b]}" for a, b in pairs(len(labels))],
+           "pair_true_difference": [float(x) for x in c.true_differences],
+           "drawn_rivals_losses": [[float(x) for x in row] for row in drawn_rivals_losses],
+           "difference_cs_low": None if c.sequence is None else _null_nan(c.sequence[0][0, -1]),
+           "difference_cs_high": None if c.sequence is None else _null_nan(c.sequence[1][0, -1])}
+    for name in c.estimates:
+        out[f"{name}_difference_estimate"] = float(c.differences[name][0, -1])
+        out[f"{name}_chosen_model"] = labels[int(c.chosen[name][-1])]
+        out[f"{name}_chose_best"] = bool(c.right[name][-1])
+    return out
 
 
 def run(spec: RunSpec) -> RunResult:
@@ -169,13 +220,14 @@ def run(spec: RunSpec) -> RunResult:
     data = datasets.load(p["dataset"]["name"], p["dataset"]["params"])
     split = (_key(p["dataset"]), p["train_size"], p["pool_size"], p["seed"])
     shared = (*split, _key(p["model"]))
-    rival = p.get("rival")
-    if p["proposal"]["name"] == "loss_difference" and rival is None:
+    rivals = rivals_of(p.get("rival"))  # the other models under test
+    if p["proposal"]["name"] == "loss_difference" and not rivals:
         raise ValueError("proposal 'loss_difference' needs a rival model: set the grid key 'rival'")
 
     t0 = time.perf_counter()
     train_idx, pool_idx, model_proba = _model_on_pool(*shared)
-    rival_proba = None if rival is None else _model_on_pool(*split, _key(rival))[2]  # same split, same pool
+    rivals_proba = np.stack([_model_on_pool(*split, _key(r))[2] for r in rivals]) if rivals else None  # same pool
+    rival_proba = None if rivals_proba is None else rivals_proba[0]
     X_train, y_train, X_pool, y_pool = data.X[train_idx], data.y[train_idx], data.X[pool_idx], data.y[pool_idx]
     true_losses = pointwise_loss(model_proba, y_pool, loss)
     true_risk = float(true_losses.mean())
@@ -191,15 +243,14 @@ def run(spec: RunSpec) -> RunResult:
     proposal = create_proposal(p["proposal"]["name"], p["proposal"]["params"])
     n_pool = len(pool_idx)
     budget = min(p["budget"], n_pool)
-    tracks = [_SurrogateTrack(model_proba, surrogate_proba, loss, budget)]
-    if rival_proba is not None:
-        tracks.append(_SurrogateTrack(rival_proba, surrogate_proba, loss, budget))
+    tracks = [_SurrogateTrack(proba, surrogate_proba, loss, budget)
+              for proba in [model_proba, *([] if rivals_proba is None else rivals_proba)]]
     cache: dict = {}
     every = p["retrain_every"]
 
     def scores_of(labelled: np.ndarray, step: int) -> np.ndarray:
         state = ProposalState(model_proba, surrogate_proba, tracks[0].expected, labelled, loss, true_losses, step,
-                              cache, members, rival_proba)
+                              cache, members, rival_proba, rivals_proba)
         return proposal.scores(state)
 
     def after_label(step: int, index: int, labelled: np.ndarray) -> None:
@@ -239,11 +290,15 @@ def run(spec: RunSpec) -> RunResult:
     intervals = {name: interval(est, level) for name, est in estimates.items()}
     sequence = (betting_confidence_sequence(observed, q, n_pool, max_ratio, alpha=1 - level, lattice=True)
                 if loss in BOUNDED_LOSSES else None)
-    if rival_proba is not None:
-        rival_losses = pointwise_loss(rival_proba, y_pool, loss)
-        true_difference = true_risk - float(rival_losses.mean())
-        gaps = estimate_all(_difference(trace, tracks[1].trace(n_pool, chosen, rival_losses[chosen], q)))
-        gap_intervals = {name: interval(est, level) for name, est in gaps.items()}
+    if rivals:
+        rivals_losses = np.stack([pointwise_loss(r, y_pool, loss) for r in rivals_proba])
+        traces = [trace, *(track.trace(n_pool, chosen, losses[chosen], q)
+                           for track, losses in zip(tracks[1:], rivals_losses))]
+        comparison = compare(traces, np.array([true_risk, *rivals_losses.mean(axis=1)]), level,
+                             rng("at-choose", spec.kind, p).random((budget, len(traces))),
+                             max_ratio if loss in BOUNDED_LOSSES else None)
+        rival_losses, true_difference = rivals_losses[0], float(comparison.true_differences[0])
+        labels = [component_label(m["name"], m["params"]) for m in [p["model"], *rivals]]
     estimate_s = time.perf_counter() - t0
 
     curves = []
@@ -260,10 +315,8 @@ def run(spec: RunSpec) -> RunResult:
                 "cs_low": None if sequence is None else _null_nan(sequence[0][step]),
                 "cs_high": None if sequence is None else _null_nan(sequence[1][step]),
             }
-            if rival_proba is not None:
-                gap_low, gap_high = (_null_nan(b[step]) for b in gap_intervals[name])
-                row.update({"difference_estimate": float(gaps[name].curve[step]), "true_difference": true_difference,
-                            "difference_ci_low": gap_low, "difference_ci_high": gap_high})
+            if rivals:
+                row.update(_selection_row(comparison, name, step, labels, true_difference))
             curves.append(row)
     summary = {"true_risk": true_risk, "pool_loss_variance": float(true_losses.var())}
     for name, est in estimates.items():
@@ -278,11 +331,7 @@ def run(spec: RunSpec) -> RunResult:
     summary["drawn_q"] = [float(x) for x in q]
     summary["drawn_loss"] = [float(x) for x in observed]
     summary["drawn_rival_loss"] = None if rival_proba is None else [float(x) for x in rival_losses[chosen]]
-    if rival_proba is not None:
-        summary["rival_true_risk"] = true_risk - true_difference
-        summary["true_difference"] = true_difference
-        for name, est in gaps.items():
-            summary[f"{name}_difference_estimate"] = float(est.curve[-1])
+    summary.update(_selection_summary(comparison, labels, rivals_losses[:, chosen]) if rivals else _NO_RIVALS)
     ratios = importance_ratios(q, n_pool)
     summary.update({
         "n_labelled": int(budget),

@@ -145,7 +145,7 @@ def _grid_keys(kind: str, columns: list[str]) -> list[str]:
 
 
 def _label_hyperparameters(runs: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    runs = runs.copy()
+    runs = runs.copy(deep=False)  # columns are replaced, never written into: the others stay shared
     for key in keys:
         if f"{key}_params" in runs.columns:  # one label per distinct (name, params), not per run
             pairs = pd.MultiIndex.from_arrays([runs[key].astype(object), runs[f"{key}_params"].astype(object)])
@@ -258,7 +258,8 @@ def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] 
         kind = kinds[0]
     elif kind not in kinds:
         raise AnalysisError(f"no runs of kind '{kind}'; stored kinds: {', '.join(kinds)}")
-    runs = runs[runs["kind"] == kind]
+    if not (runs["kind"] == kind).all():
+        runs = runs[runs["kind"] == kind]
     if "status" not in runs.columns:
         runs = runs.assign(status="ok")
 
@@ -296,8 +297,11 @@ def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] 
     else:
         label = "block"
         runs["block"] = join_labels(runs, parts)
-    # stored order is completion order: sort so that every figure is independent of it
+    # stored order is completion order: sort so that every figure is independent of it (read_inputs reads
+    # the runs sorted already: no second copy of a table of 10^6 rows)
     order = [c for c in ("run_id", "estimator") if c in runs.columns]
-    runs = runs.sort_values(order, kind="stable").reset_index(drop=True)
+    if order != ["run_id"] or not runs["run_id"].is_monotonic_increasing:
+        runs = runs.sort_values(order, kind="stable")
+    runs = runs.reset_index(drop=True)
     return Frame(kind=kind, runs=runs, method=method, method_parts=method_parts, block=label,
                  hyperparameters=varying, metrics=_metrics(kind, runs, keys), block_parts=tuple(parts))

@@ -37,5 +37,9 @@ def run_columns(names: list[str], metric: str | None = None) -> list[str]:
 
 
 def read_inputs(results, metric: str | None = None) -> tuple[pd.DataFrame, Curves | None]:
-    """(runs, curves) of an ``albench.results.Results`` for ``albench.analysis.summary.analyze``."""
-    return results.read("runs", run_columns(results.columns("runs"), metric)), Curves.of(results)
+    """(runs, curves) of an ``albench.results.Results`` for ``albench.analysis.summary.analyze``; the runs
+    sorted by run_id, as the analysis orders them, so that its frame can share their columns."""
+    runs = results.read("runs", run_columns(results.columns("runs"), metric))
+    if "run_id" in runs.columns and not runs["run_id"].is_monotonic_increasing:
+        runs = runs.sort_values("run_id", kind="stable", ignore_index=True)
+    return runs, Curves.of(results)

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from albench.analysis import plots
-from albench.analysis.curves import Curves, group_sums
-from albench.analysis.frame import REPLICATES, Frame, natural_key
+from albench.analysis.curves import Curves
+from albench.analysis.frame import Frame, natural_key
 from albench.analysis.leaderboard import Comparison
 from albench.analysis.palette import colours as palette_colours
 
@@ -120,14 +120,14 @@ def learning_curve_points(frame: Frame, curves: Curves | pd.DataFrame, metric: s
     replicates (seed, start point, split); ``runs`` counts the runs behind
     each point. Past ``max_points`` points, the factors with the most values
     are averaged out too, widest first. The curves are summed per cell in
-    DuckDB (``group_sums``); coarser cells add up those sums.
+    DuckDB once per frame (``plots.curve_cells``, shared with the static figure); coarser cells add up
+    those sums.
     """
     curves = Curves.of(curves)
     y = plots.curve_metric(metric, curves)
     panel = plots.panel_field(frame)
-    factors = [h for h in frame.hyperparameters if h not in REPLICATES and h not in (frame.method, panel)]
-    runs = frame.ok[["run_id", panel, frame.method, *factors]].drop_duplicates("run_id")
-    cells = group_sums(curves, runs, "n_labelled", y)
+    factors = plots.curve_factors(frame)
+    cells = plots.curve_cells(frame, curves, y)
     cells = cells[cells["n"] > 0]
     dropped = []
     while True:

@@ -16,11 +16,14 @@ from matplotlib.ticker import MaxNLocator
 
 from albench.analysis.curves import Curves, group_sums
 from albench.analysis.design import DesignCurve
-from albench.analysis.frame import Frame
+from albench.analysis.frame import REPLICATES, Frame
 from albench.analysis.leaderboard import Comparison
 from albench.analysis.palette import colours as palette_colours
 
 MAX_PANEL_ROWS = 20  # more data sets than this: the first ones only (the caption says so)
+# panels of the static learning curves at most: matplotlib draws 7 to 14 of them a second per format, and the
+# report saves three formats (the interactive chart shows every data set)
+MAX_PANELS = 40
 PANEL = (3.6, 2.6)  # inches per panel
 
 
@@ -57,6 +60,24 @@ def curve_metric(metric: str, curves: Curves | pd.DataFrame) -> str:
     return "accuracy"
 
 
+def curve_factors(frame: Frame) -> list[str]:
+    """The varying hyperparameters that split a learning curve: neither replicates, the method nor the panel."""
+    panel = panel_field(frame)
+    return [h for h in frame.hyperparameters if h not in REPLICATES and h not in (frame.method, panel)]
+
+
+def curve_cells(frame: Frame, curves: Curves, y: str) -> pd.DataFrame:
+    """``group_sums`` of ``y`` against ``n_labelled`` per panel, method, curve factor and seed: the one scan of
+    the curves that the static and the interactive learning curves share (computed once per frame)."""
+    keys = [panel_field(frame), frame.method, *curve_factors(frame)] + (["seed"] if "seed" in frame.runs else [])
+
+    def compute():
+        runs = frame.ok[["run_id", *dict.fromkeys(keys)]].drop_duplicates("run_id")
+        return curves, group_sums(curves, runs, "n_labelled", y)  # the reference keeps id(curves) unique
+
+    return frame._cached(("curve_cells", id(curves), y), compute)[1]
+
+
 def learning_curves(frame: Frame, curves: Curves | pd.DataFrame, metric: str,
                     colours: dict[str, str] | None = None) -> tuple[Figure, str]:
     """AL: the metric against labels, one panel per data set (and batch size), one line per method.
@@ -69,19 +90,16 @@ def learning_curves(frame: Frame, curves: Curves | pd.DataFrame, metric: str,
     colours = colours or palette_colours(frame.values(frame.method))
     y = curve_metric(metric, curves)
     panel = panel_field(frame)
-    columns = ["run_id", panel, frame.method] + [c for c in ("batch_size", "seed") if c in frame.runs]
-    runs = frame.ok[columns].drop_duplicates("run_id")
-    if "seed" not in runs:
-        runs = runs.assign(seed=0)
     split_by = "batch_size" if "batch_size" in frame.hyperparameters else None
     blocks = frame.values(panel)
-    shown = blocks[:MAX_PANEL_ROWS]
     cols = frame.values(split_by) if split_by else [None]
+    shown = blocks[:max(1, min(MAX_PANEL_ROWS, MAX_PANELS // len(cols)))]
     fig, axes = _grid(len(shown), len(cols), extra_height=0.4)
     keys = [panel, *([split_by] if split_by else []), frame.method]
-    sums = group_sums(curves, runs[["run_id", *keys, "seed"]], "n_labelled", y)
-    per_seed = (sums["total"] / sums["n"].where(sums["n"] > 0)).set_axis(
-        pd.MultiIndex.from_frame(sums[[*keys, "seed", "n_labelled"]]))
+    cells = curve_cells(frame, curves, y)
+    cells = cells if "seed" in cells else cells.assign(seed=0)
+    sums = cells.groupby([*keys, "seed", "n_labelled"], observed=True, dropna=False)[["total", "n"]].sum()
+    per_seed = sums["total"] / sums["n"].where(sums["n"] > 0)
     stats = per_seed.groupby([*keys, "n_labelled"]).agg(["mean", "std"])
     for i, block in enumerate(shown):
         for j, col in enumerate(cols):

@@ -29,18 +29,24 @@ BASELINE = "random"
 PER_CYCLE_METRICS = ("accuracy", "macro_f1", "weighted_f1", "macro_precision", "macro_recall")
 
 
-def add_rampup(frame: Frame, curves: Curves | pd.DataFrame | None) -> Frame:
-    """``frame`` with one ``rampup_<m>`` metric column per per-cycle metric of the curves (AL only).
+def add_rampup(frame: Frame, curves: Curves | pd.DataFrame | None, wanted: list[str] | None = None) -> Frame:
+    """``frame`` with a ``rampup_<m>`` metric per per-cycle metric m of the curves (AL only).
 
-    Two group-bys in DuckDB over the curves (the plateau of the random runs per block, then each run's first
-    cycle past its block's threshold); pandas sees one row per block and per run.
+    Every such metric is listed in ``frame.metrics``; its column is computed for the names in ``wanted``
+    only (None: all of them), since each costs two scans of the curves: two group-bys in DuckDB (the
+    plateau of the random runs per block, then each run's first cycle past its block's threshold);
+    pandas sees one row per block and per run.
     """
     curves = Curves.of(curves)
     if frame.kind != "al" or curves is None or frame.method != "strategy" or not curves.has("cycle"):
         return frame
-    metrics = [m for m in PER_CYCLE_METRICS if curves.has(m)]
     ok = frame.ok.drop_duplicates("run_id")
-    if not metrics or BASELINE not in set(ok[frame.method]):
+    if BASELINE not in set(ok[frame.method]):
+        return frame
+    available = [m for m in PER_CYCLE_METRICS if curves.has(m)]
+    frame.metrics.update({f"rampup_{m}": False for m in available})
+    metrics = [m for m in available if wanted is None or f"rampup_{m}" in wanted]
+    if not metrics:
         return frame
     block_code, _ = pd.factorize(ok[frame.block])
     labels = pd.DataFrame({"run_id": ok["run_id"].astype(object).to_numpy(), "_block": block_code,
@@ -70,5 +76,4 @@ def add_rampup(frame: Frame, curves: Curves | pd.DataFrame | None) -> Frame:
         first = per_run[f"first_{m}"].astype(float).fillna(per_run["n_cycles"].astype(float))
         value = first.where(per_run[f"has_{m}"].fillna(False).astype(bool), np.nan)
         frame.runs[f"rampup_{m}"] = frame.runs["run_id"].map(value).astype(float)
-        frame.metrics[f"rampup_{m}"] = False
     return frame

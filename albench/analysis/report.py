@@ -29,6 +29,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 
+from albench.active_bench.report_section import full_grid_section
 from albench.analysis import export, interactive, tables
 from albench.analysis.inputs import read_inputs
 from albench.analysis.summary import Analysis, analyze
@@ -145,10 +146,11 @@ def _provenance_html(prov: dict) -> str:
 
 
 def fingerprint(results: Results, **options) -> str:
-    """What a report is a function of: the stored part files (name, size, mtime), the runs kept,
-    albench's version and the options. Equal fingerprints: the same report."""
-    parts = sorted((p.relative_to(results.root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
-                   for table in ("runs", "curves") for p in results.parts(table))
+    """What a report is a function of: the stored part files (name, size, mtime) with a budgeted grid's
+    design, the runs kept, albench's version and the options. Equal fingerprints: the same report."""
+    files = [p for table in ("runs", "curves") for p in results.parts(table)]
+    files += sorted((results.root / "design").glob("*.parquet"))  # a new round's draws change the estimate
+    parts = sorted((p.relative_to(results.root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
     run_ids = sorted(results.run_ids) if getattr(results, "run_ids", None) is not None else None
     inputs = {"parts": parts, "run_ids": run_ids, "albench": version("albench"),
               "options": {k: str(v) for k, v in sorted(options.items())}}
@@ -227,6 +229,7 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
         page.static_figure(figures["critical_difference"], files["critical_difference"], inline_svg=interactive_page)
     else:
         page.text("No critical difference diagram: it needs at least two methods and two blocks.", "caption")
+    page.parts += full_grid_section(results.root, analysis.metric)  # a budgeted folder: the full grid's estimate
 
     if frame.kind == "at":
         page.heading("Squared error against M")

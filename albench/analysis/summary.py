@@ -115,7 +115,7 @@ def analyze(runs: pd.DataFrame, curves: Curves | pd.DataFrame | None = None, met
     say = progress or (lambda step: None)
     frame = prepare(runs, kind, block=block, include_oracles=include_oracles)
     curves = Curves.of(curves)  # queried in DuckDB where they lie, never loaded whole
-    frame = add_rampup(frame, curves)
+    frame = add_rampup(frame, curves, wanted=[metric] if metric else [])  # only a ranked ramp-up is computed
     metric = frame.check_metric(metric)
     rope = DEFAULT_ROPE.get(frame.kind, 0.0) if rope is None else rope
     say("leaderboard")

@@ -11,13 +11,13 @@ from albench.cli.common import console, fail, print_frame
 
 
 def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: float | None, stack, shown,
-              quiet: bool = False):
+              quiet: bool = False, rerun_failed: bool = False):
     """``execute(grid)`` on the same executors as ``albench grid run`` (in-process, local or existing cluster),
     reporting each round's runs to the progress display ``shown``."""
     from albench.cli.grid import cluster
     from albench.dask_executor import configured_scheduler
 
-    options = dict(timeout_s=timeout, progress=shown.tick, on_start=shown.on_start)
+    options = dict(timeout_s=timeout, progress=shown.tick, on_start=shown.on_start, rerun_failed=rerun_failed)
     on_dask = bool(workers) or bool(scheduler) or (workers is None and configured_scheduler() is not None)
     if not on_dask:
         from albench.execute import run_grid
@@ -48,7 +48,7 @@ def n_blocks_of(budget: str, pop, root: Path) -> int:
 
     seconds = parse_seconds(budget)
     if seconds is None:
-        return parse_budget(budget, pop.n_runs, len(pop.methods))
+        return parse_budget(budget, pop.n_runs, pop.n_blocks)
     runs = Store(root).read("runs", ["run_id", "total_s"])
     costs = pop.costs(runs) if not runs.empty else np.full(pop.n_blocks, np.nan)
     try:
@@ -60,7 +60,7 @@ def n_blocks_of(budget: str, pop, root: Path) -> int:
 def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, confidence: float = 0.95,
                  rounds: int = 1, round_size: int | None = None, metric: str = "auc_accuracy", seed: int = 0,
                  workers: int | None = None, scheduler: str | None = None, timeout: float | None = None,
-                 quiet: bool = False) -> None:
+                 quiet: bool = False, rerun_failed: bool = False) -> None:
     """Run a budgeted share of ``grid`` into ``root`` and print the full-grid estimate (``grid sample`` and
     ``grid run --budget``)."""
     from contextlib import ExitStack
@@ -82,7 +82,7 @@ def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, con
         n_blocks = n_blocks_of(budget, pop, root)
         with ExitStack() as stack:
             shown = stack.enter_context(progress_reporter(grid.name, quiet))
-            execute = _executor(Store(root), workers, scheduler, timeout, stack, shown, quiet)
+            execute = _executor(Store(root), workers, scheduler, timeout, stack, shown, quiet, rerun_failed)
             result = run_sample(grid, root, n_blocks, execute, metric=metric, until=until,
                                 confidence=confidence, round_blocks=round_size,
                                 options=Options(rounds=rounds, seed=seed),
@@ -100,7 +100,7 @@ def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, con
     if result.stopped_by != "budget":
         console.print(f"stopped early: the leaderboard is {result.stopped_by} at confidence {confidence}")
     if result.estimate is None:
-        fail("some sampled runs are missing or failed; no full-grid estimate")
+        fail("some runs of the sampled blocks are not stored; no full-grid estimate (run the same command again)")
     if not quiet:
         print_estimate(result.estimate, f"full-grid estimate ({grid.name}, {result.estimate.metric})")
 
@@ -108,8 +108,8 @@ def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, con
 def print_estimate(est, title: str) -> None:
     print_frame(est.table(), title=title)
     print_frame(est.pairwise(), title=f"pairwise differences of full-grid means ({round(est.level * 100)}% intervals)")
-    console.print(f"{est.runs_used} of {est.runs_total} runs ({est.runs_used / est.runs_total:.1%}); "
-                  f"{est.blocks_sampled} of {est.blocks_total} blocks in {est.rounds} round(s)", highlight=False)
+    for line in [est.usage(), *est.notes()]:
+        console.print(line, highlight=False, markup=False)
 
 
 def install(grid_app: typer.Typer) -> None:
@@ -130,6 +130,8 @@ def install(grid_app: typer.Typer) -> None:
         scheduler: str = typer.Option(None, "--scheduler", metavar="ADDRESS", help="As for `grid run`."),
         timeout: float = typer.Option(None, "--timeout", metavar="SECONDS", show_default=False,
                                       help="Per-run time limit, as for `grid run`."),
+        rerun_failed: bool = typer.Option(False, "--rerun-failed",
+                                          help="Run the sampled blocks' stored error/timeout rows again."),
     ) -> None:
         """Run a budgeted share of the grid, block by block, and estimate the full grid's leaderboard.
 
@@ -139,13 +141,16 @@ def install(grid_app: typer.Typer) -> None:
         ...), and each strategy's mean over the whole grid is estimated without
         bias, with intervals. The design is stored in OUT/design/; running
         again with a larger budget continues from it, never repeating a run.
+        A failed run (error/timeout) of a sampled block has no metric: its
+        strategy's mean is over the runs that succeed, the failures are
+        counted in the output, and --rerun-failed runs them again.
         """
         from albench.cli.grid import _load
 
         grid = _load(file)
         run_budgeted(grid, out or Path("results") / grid.name, budget, until=until, confidence=confidence,
                      rounds=rounds, round_size=round_size, metric=metric, seed=seed, workers=workers,
-                     scheduler=scheduler, timeout=timeout)
+                     scheduler=scheduler, timeout=timeout, rerun_failed=rerun_failed)
 
     @grid_app.command("estimate")
     def estimate(

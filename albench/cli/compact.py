@@ -18,9 +18,8 @@ def compact(
     max_curves_mb: int = typer.Option(512, "--max-curves-mb", min=1,
                                       help="Curves part bytes (MiB, as stored) merged into one file at most."),
 ) -> None:
-    """Merge small part files into a few large ones, atomically (every row stays stored once).
-
-    The parts of RESULTS/runs and RESULTS/curves are merged into files of up to --max-runs-rows runs rows,
+    """Merge small part files into a few large ones, atomically (every row stays stored once). The parts of
+    RESULTS/runs and RESULTS/curves are merged into files of up to --max-runs-rows runs rows,
     in row groups of 131,072 rows. An interrupted compaction never shows a row twice; the next `grid run`,
     `compact` or `fsck` finishes or undoes it. Takes the folder's writer lock: if another process (a
     running grid) holds it, nothing changes and the exit status is 3; compact once it has finished (a

@@ -79,7 +79,8 @@ def run(
                                help="Run only a budgeted share of the grid, as `albench grid sample` does (same "
                                     "design, seed 0, metric auc_accuracy, one round), and print the full-grid "
                                     "estimate: " + BUDGET_HELP[0].lower() + BUDGET_HELP[1:] + " Not with "
-                                    "--dry-run, --rerun-failed or --rerun-changed."),
+                                    "--dry-run or --rerun-changed; --rerun-failed runs the sampled blocks' "
+                                    "failed rows again."),
     until: str = typer.Option(None, "--until", help="With --budget: " + UNTIL_HELP),
     confidence: float = typer.Option(0.95, "--confidence", min=0.5, max=0.999, help="Confidence of --until."),
 ) -> None:
@@ -96,8 +97,7 @@ def run(
 
     if budget is None and until is not None:
         fail("--until needs --budget (the stopping rule of a budgeted grid)")
-    clash = [name for name, given in (("--dry-run", dry_run), ("--rerun-failed", rerun_failed),
-                                      ("--rerun-changed", rerun_changed)) if given]
+    clash = [name for name, given in (("--dry-run", dry_run), ("--rerun-changed", rerun_changed)) if given]
     if budget is not None and clash:
         fail(f"--budget cannot be combined with {', '.join(clash)}: a budgeted grid's design decides which runs "
              "are run (`albench grid sample --help`)")
@@ -115,7 +115,7 @@ def run(
         from albench.cli.active_bench import run_budgeted
 
         run_budgeted(grid, out or Path("results") / grid.name, budget, until=until, confidence=confidence,
-                     workers=workers, scheduler=scheduler, timeout=timeout, quiet=quiet)
+                     workers=workers, scheduler=scheduler, timeout=timeout, quiet=quiet, rerun_failed=rerun_failed)
         return
     if dry_run:
         _dry_run(grid, out or Path("results") / grid.name, workers)

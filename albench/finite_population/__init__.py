@@ -15,12 +15,13 @@ both. Every function is a plain function of arrays.
   covariance, and the fixed-weight combination of rounds.
 - ``intervals``: normal and Student-t intervals, contrast variances.
 - ``confidence_sequence``: an anytime-valid confidence sequence for values in
-  [0, 1] (valid under optional stopping), on LURE-form weighted increments.
+  [0, 1] (valid under optional stopping), on Des Raj's per-step estimates,
+  and for the mean difference of two such values on the same draws.
 
 Everything is re-exported here: ``from albench import finite_population as fp``.
 """
 
-from albench.finite_population.confidence_sequence import betting_confidence_sequence
+from albench.finite_population.confidence_sequence import betting_confidence_sequence, difference_confidence_sequence
 from albench.finite_population.intervals import contrast_variances, interval, normal_interval
 from albench.finite_population.sequential import (Estimate, des_raj_terms, difference_lure, difference_pure,
                                                   effective_sample_size, importance_ratios, importance_sampling,
@@ -30,6 +31,7 @@ from albench.finite_population.stratified import (TotalEstimate, combine_rounds,
                                                   stratified_difference_total)
 
 __all__ = ["Estimate", "TotalEstimate", "betting_confidence_sequence", "combine_rounds", "contrast_variances",
+           "difference_confidence_sequence",
            "des_raj_terms", "difference_lure", "difference_pure", "effective_sample_size", "importance_ratios",
            "importance_sampling", "interval", "lure", "lure_weights", "martingale_covariance", "martingale_variance",
            "normal_interval", "pure", "round_weights", "sample_mean", "stratified_difference_total",

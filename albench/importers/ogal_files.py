@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 
 from albench.importers import ogal_codes
 
+DONE, FAILED, STARTED = "05_done_workload.csv", "05_failed_workloads.csv", "05_started_oom_workloads.csv"
 ID = "EXP_UNIQUE_ID"
 ENUM_COLUMNS = {"EXP_DATASET": "DATASET", "EXP_STRATEGY": "AL_STRATEGY", "EXP_LEARNER_MODEL": "LEARNER_MODEL"}
 WORKLOAD_COLUMNS = (ID, "EXP_DATASET", "EXP_STRATEGY", "EXP_LEARNER_MODEL", "EXP_BATCH_SIZE", "EXP_START_POINT",

@@ -1,0 +1,212 @@
+"""The full-grid estimate as a result: leaderboard, pairwise differences, stopping rules and what to say.
+
+``estimate.estimate`` computes it; this module only reads it. Each method's
+mean is over the blocks of the grid that hold it (all of them, unless the
+grid's exclude rules drop some methods from some blocks), among the runs that
+succeed. Each pairwise difference is paired: the mean difference over the
+blocks that hold both methods. Without exclude rules or failed runs, that
+is exactly the difference of the two means.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from albench import finite_population as fp
+from albench.active_bench.population import ActiveBenchError
+
+N_RANK_DRAWS = 4000
+
+
+@dataclass
+class FullGridEstimate:
+    """Each method's estimated mean over every block of the grid that holds it, run or not.
+
+    The optional fields are filled by ``estimate.estimate``; a hand-built
+    estimate without them reads as a grid with every method in every block,
+    no failed run, and pairs that are differences of means.
+    """
+
+    metric: str
+    methods: list[str]
+    mean: np.ndarray  # (K,)
+    covariance: np.ndarray  # (K, K)
+    blocks_sampled: int
+    blocks_total: int
+    rounds: int
+    level: float = 0.95
+    higher_is_better: bool = True
+    cells: np.ndarray | None = None  # (K,) blocks of the grid holding each method
+    failed: np.ndarray | None = None  # (K,) failed (error/timeout) runs of each method in the sampled blocks
+    runs_sampled: int | None = None  # runs the grid holds in the sampled blocks
+    pair_difference: np.ndarray | None = None  # (K, K) mean of i - j over the blocks holding both
+    pair_variance: np.ndarray | None = None  # (K, K)
+    pair_blocks: np.ndarray | None = None  # (K, K) blocks holding both
+    identical: np.ndarray | None = None  # (K, K) the same metric in every sampled block holding both
+    _ranks: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every method is in every block of the grid."""
+        return self.cells is None or bool(np.all(self.cells == self.blocks_total))
+
+    @property
+    def runs_used(self) -> int:
+        return self.runs_sampled if self.runs_sampled is not None else self.blocks_sampled * len(self.methods)
+
+    @property
+    def runs_total(self) -> int:
+        return int(self.cells.sum()) if self.cells is not None else self.blocks_total * len(self.methods)
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.maximum(np.diag(self.covariance), 0.0))
+
+    def usage(self) -> str:
+        """How many runs the estimate took against the full grid's count."""
+        return (f"{self.runs_used} of {self.runs_total} runs ({self.runs_used / self.runs_total:.1%}); "
+                f"{self.blocks_sampled} of {self.blocks_total} blocks in {self.rounds} round(s)")
+
+    def order(self) -> np.ndarray:
+        """Method indices, best estimate first (a method whose every sampled run failed comes last)."""
+        signed = -self.mean if self.higher_is_better else self.mean
+        return np.argsort(np.where(np.isnan(signed), np.inf, signed), kind="stable")
+
+    def _twins(self) -> np.ndarray:
+        """(K,) whether a method is identical to another one on every sampled block holding both."""
+        return np.zeros(len(self.methods), dtype=bool) if self.identical is None else self.identical.any(axis=1)
+
+    def rank_probabilities(self, seed: int = 0) -> tuple[np.ndarray, float]:
+        """P(each method's estimated rank is its true rank) and P(the estimated best is the best).
+
+        Under the normal approximation of the estimate (means and covariance),
+        from ``N_RANK_DRAWS`` draws with ``seed``. NaN for a method that is
+        identical to another on every sampled block (their order is a tie the
+        sample cannot break) and where a mean is not estimable.
+        """
+        if seed not in self._ranks:
+            known = np.isfinite(self.mean)
+            if not np.any(self.covariance[np.ix_(known, known)]):
+                p_rank, p_best = np.ones(len(self.methods)), 1.0
+            else:
+                rng = np.random.default_rng(seed)
+                mean, cov = np.where(known, self.mean, 0.0), np.where(np.outer(known, known), self.covariance, 0.0)
+                draws = rng.multivariate_normal(mean, cov, size=N_RANK_DRAWS, method="eigh")
+                signed = -draws if self.higher_is_better else draws
+                ranks = np.argsort(np.argsort(signed, axis=1, kind="stable"), axis=1)
+                own = np.argsort(self.order())  # estimated rank of each method (0: best)
+                p_rank, p_best = (ranks == own).mean(axis=0), float((ranks[:, self.order()[0]] == 0).mean())
+            unsure = self._twins() | ~known
+            p_rank = np.where(unsure, np.nan, p_rank)
+            self._ranks[seed] = (p_rank, np.nan if unsure[self.order()[0]] or not known.all() else p_best)
+        return self._ranks[seed]
+
+    def table(self) -> pd.DataFrame:
+        """The estimated leaderboard: one row per method, best first.
+
+        With exclude rules, ``blocks`` says how many blocks hold each method;
+        with failed runs, ``failed`` counts them in the sampled blocks.
+        """
+        lo, hi = fp.normal_interval(self.mean, np.diag(self.covariance), self.level)
+        p_rank, p_best = self.rank_probabilities()
+        order = self.order()
+        pct = f"{round(self.level * 100)}"
+        out = pd.DataFrame({
+            "rank": np.arange(1, len(order) + 1),
+            "method": [self.methods[i] for i in order],
+            f"mean_{self.metric}": self.mean[order], "se": self.se[order],
+            f"ci{pct}_low": lo[order], f"ci{pct}_high": hi[order],
+            "p_rank_right": p_rank[order],
+        })
+        out["p_best"] = np.where(out["rank"] == 1, p_best, np.nan)
+        if not self.complete:
+            out["blocks"] = np.asarray(self.cells)[order]
+        if self.failed is not None and self.failed.any():
+            out["failed"] = np.asarray(self.failed)[order]
+        return out
+
+    def _pair(self, i: int, j: int) -> tuple[float, float]:
+        if self.pair_difference is None:
+            return self.mean[i] - self.mean[j], max(fp.contrast_variances(self.covariance)[i, j], 0.0)
+        return self.pair_difference[i, j], max(self.pair_variance[i, j], 0.0)
+
+    def pairwise(self) -> pd.DataFrame:
+        """Every pair (better estimate first): mean difference over the blocks holding both, interval, p-value.
+
+        A pair that is identical on every sampled block holding both has no
+        interval (a zero-width one would claim certainty about the blocks not
+        run): ``note`` says so.
+        """
+        order = self.order()
+        rows = []
+        for a_pos, i in enumerate(order):
+            for j in order[a_pos + 1:]:
+                d, v = self._pair(i, j)
+                lo, hi = fp.normal_interval(np.array([d]), np.array([v]), self.level)
+                p = float(2 * stats.norm.sf(abs(d) / np.sqrt(v))) if v > 0 else float(d == 0)
+                row = {"method": self.methods[i], "versus": self.methods[j], "difference": d,
+                       "se": np.sqrt(v), "ci_low": lo[0], "ci_high": hi[0], "p_value": p}
+                if not self.complete:
+                    row["blocks"] = int(self.pair_blocks[i, j])
+                if self.identical is not None and self.identical[i, j]:
+                    row.update(se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
+                               note="identical")  # on every sampled block: see notes()
+                rows.append(row)
+        out = pd.DataFrame(rows)
+        if "note" in out:
+            out["note"] = out["note"].fillna("")
+        return out
+
+    def notes(self) -> list[str]:
+        """What the tables mean beyond their columns: exclude rules, failed runs, identical methods."""
+        lines = []
+        if not self.complete:
+            lines.append("The grid's exclude rules drop some methods from some blocks: each mean is over the blocks "
+                         "holding that method (column blocks), each pairwise difference over the blocks holding "
+                         "both, so a difference need not equal the difference of the two means.")
+        if self.failed is not None and self.failed.any():
+            named = ", ".join(f"{m} {int(n)}" for m, n in zip(self.methods, self.failed) if n)
+            lines.append(f"Failed runs (error/timeout) in the sampled blocks: {named}. They have no metric: each mean "
+                         "is over the runs that succeed, with the number of those estimated from the sample too (a "
+                         "ratio estimator, unbiased only as the sample grows). `albench grid sample ... "
+                         "--rerun-failed` runs them again.")
+        if self.identical is not None and self.identical.any():
+            pairs = [f"{self.methods[i]} = {self.methods[j]}" for i, j in zip(*np.nonzero(np.triu(self.identical)))]
+            lines.append(f"Identical on every sampled block: {', '.join(pairs)} (the same queries, so the same "
+                         "metric). Their order is a tie: no interval, no rank probability.")
+        return lines
+
+    def settled(self, confidence: float = 0.95, rule: str = "settled") -> bool:
+        """``settled``: every neighbouring pair of the estimated leaderboard differs at ``confidence``
+        (two-sided normal test); ``best``: P(the estimated best is the best) >= ``confidence``."""
+        if rule == "best":
+            return bool(self.rank_probabilities()[1] >= confidence)
+        if rule != "settled":
+            raise ActiveBenchError(f"unknown stopping rule '{rule}'; allowed: settled, best")
+        order = self.order()
+        var = fp.contrast_variances(self.covariance)
+        z = stats.norm.ppf(0.5 + confidence / 2)
+        for i, j in zip(order[:-1], order[1:]):
+            if not abs(self.mean[i] - self.mean[j]) >= z * np.sqrt(max(var[i, j], 0.0)) \
+                    or self.mean[i] == self.mean[j]:
+                return False  # NaN means compare False: not settled
+        return True
+
+    def summary(self) -> dict:
+        return {"metric": self.metric, "rounds": self.rounds, "blocks_sampled": self.blocks_sampled,
+                "blocks_total": self.blocks_total, "runs_used": self.runs_used, "runs_total": self.runs_total,
+                "share_of_runs": self.runs_used / self.runs_total, "level": self.level,
+                "complete_grid": self.complete,
+                "failed_runs": int(np.sum(self.failed)) if self.failed is not None else 0, "notes": self.notes()}
+
+    def to_dict(self) -> dict:
+        """The summary, the leaderboard and the pairs as plain data (NaN as None) for ``json.dumps``."""
+        def records(df: pd.DataFrame) -> list[dict]:
+            return json.loads(df.to_json(orient="records"))
+
+        return {**self.summary(), "leaderboard": records(self.table()), "pairwise": records(self.pairwise())}

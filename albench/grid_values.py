@@ -1,0 +1,185 @@
+"""A grid's ``params`` and ``exclude`` values: validated, canonical, de-duplicated.
+
+Each axis value is validated once against its declared type (``albench.kinds``:
+the kind's parameter model, components checked against their registries),
+not once per run, and canonicalised (components as ``{name, params}`` with
+every parameter, mappings sorted), so two spellings of one value are one
+value and one run_id. An exclude rule becomes the positions of the axis
+values it names. Mistakes are collected (``albench.spec``'s problems list)
+so that a grid file reports every one at once; a bad single value raises
+``GridError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from albench.kinds import KINDS, Component
+from albench.params import ParamError
+from albench.registry import UnavailableName, UnknownName
+
+if TYPE_CHECKING:
+    from albench.spec import Problems
+
+MAX_AXIS_VALUES = 1_000_000
+Rule = dict[str, frozenset[int]]  # an exclude rule: axis -> positions of the values it names
+
+
+class GridError(ValueError):
+    """A grid file that cannot run; the message says where and why."""
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Component):
+        return {"name": value.name, "params": _canonical(value.params)}
+    if isinstance(value, BaseModel):
+        return _canonical(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def closest(word: str, allowed) -> str:
+    """A "did you mean" hint for a misspelt key or name (empty when nothing is close)."""
+    close = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _values(where: str, raw: Any) -> list[Any]:
+    """An axis as a list of raw values: scalar, list, or {range: [start, stop(, step)]}."""
+    if isinstance(raw, dict) and "range" in raw:
+        r = raw["range"]
+        if (set(raw) != {"range"} or not isinstance(r, list) or len(r) not in (2, 3)
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in r)):
+            raise GridError(f"{where}: {{range: ...}} takes [start, stop] or [start, stop, step] of integers, "
+                            f"got {raw!r}")
+        if len(r) == 3 and r[2] == 0:
+            raise GridError(f"{where}: range {r} has step 0")
+        values = range(*r)
+        if not values:
+            raise GridError(f"{where}: range {r} is empty")
+        if len(values) > MAX_AXIS_VALUES:
+            raise GridError(f"{where}: range {r} gives {len(values):,} values; at most {MAX_AXIS_VALUES:,} per axis")
+        return list(values)
+    if isinstance(raw, list):
+        if not raw:
+            raise GridError(f"{where}: an empty list gives no runs")
+        return raw
+    return [raw]
+
+
+def _validate_value(where: str, adapter: TypeAdapter, value: Any) -> Any:
+    try:
+        return _canonical(adapter.validate_python(value))
+    except ValidationError as exc:
+        msgs = []
+        for err in exc.errors():  # a union type gives one error per alternative
+            ctx = err.get("ctx", {}).get("error")
+            msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName, ParamError)) else err["msg"]
+            if msg not in msgs:
+                msgs.append(msg)
+        raise GridError(f"{where}: bad value {value!r}: {' or '.join(msgs)}") from None
+
+
+_INVALID = object()  # a value that failed validation (None is a valid value)
+
+
+def validated_axes(problems: Problems, kind: str, raw_params: Any) -> dict[str, list[Any]]:
+    """Each hyperparameter's validated, canonical, de-duplicated values (defaults for the ones not given)."""
+    if not isinstance(raw_params, dict):
+        problems.add("params: expected a mapping of hyperparameter -> value(s)")
+        return {}
+    fields = KINDS[kind].params.model_fields
+    for key in raw_params:
+        if key not in fields:
+            problems.add(f"params.{key}: unknown hyperparameter for kind '{kind}'; "
+                         f"{closest(key, fields)}allowed: {', '.join(fields)}")
+    axes: dict[str, list[Any]] = {}
+    for key, info in fields.items():
+        if key not in raw_params:
+            if info.is_required():
+                problems.add(f"params: missing key '{key}' (required for kind '{kind}')")
+            else:
+                axes[key] = [_canonical(info.get_default(call_default_factory=True))]
+            continue
+        where = f"params.{key}"
+        adapter = _adapter(info)
+        values = [problems.collect(_validate_value, where, adapter, v, failed=_INVALID)
+                  for v in problems.collect(_values, where, raw_params[key], failed=[])]
+        axes[key] = _dedupe([v for v in values if v is not _INVALID])  # null is a value (pool_size: null)
+    return axes
+
+
+def _adapter(info) -> TypeAdapter:
+    return TypeAdapter(info.rebuild_annotation())
+
+
+def _dedupe(values: list[Any]) -> list[Any]:
+    seen, out = set(), []
+    for v in values:
+        key = json.dumps(v, sort_keys=True)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
+
+
+def exclude_rules(problems: Problems, kind: str, rules: Any, axes: dict[str, list[Any]]) -> list[Rule]:
+    """Each rule as the positions of the axis values it names.
+
+    A value is validated and canonicalised like ``params`` (``{name: rf}`` is
+    rf with its default parameters); a bare component name (``rf``) names every
+    value of that component, whatever its parameters. A value that names no
+    value of its axis is an error: the rule would silently exclude nothing.
+    """
+    if not isinstance(rules, list):
+        problems.add("exclude: expected a list of mappings like {learner: gnb, strategy: margin}")
+        return []
+    fields = KINDS[kind].params.model_fields
+    out = []
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict) or not rule:
+            problems.add(f"exclude[{i}]: expected a non-empty mapping of hyperparameter -> value(s)")
+            continue
+        positions: Rule = {}
+        for key, raw in rule.items():
+            where = f"exclude[{i}].{key}"
+            if key not in axes:
+                problems.add(f"{where}: not a hyperparameter; {closest(key, axes)}allowed: {', '.join(axes)}")
+                continue
+            found: set[int] = set()
+            for value in raw if isinstance(raw, list) else [raw]:
+                hits = _positions(problems, where, value, axes[key], fields.get(key))
+                found |= hits
+            positions[key] = frozenset(found)
+        if len(positions) == len(rule):
+            out.append(positions)
+    return out
+
+
+def _positions(problems: Problems, where: str, value: Any, values: list[Any], info) -> set[int]:
+    if isinstance(value, str) and any(isinstance(v, dict) and v.get("name") == value for v in values):
+        return {i for i, v in enumerate(values) if isinstance(v, dict) and v.get("name") == value}
+    canonical = value
+    if info is not None:
+        canonical = problems.collect(_validate_value, where, _adapter(info), value, failed=_INVALID)
+        if canonical is _INVALID:
+            return set()
+    key = json.dumps(canonical, sort_keys=True)
+    hits = {i for i, v in enumerate(values) if json.dumps(v, sort_keys=True) == key}
+    if not hits:
+        shown = ", ".join(_short(v) for v in values[:10]) + (", ..." if len(values) > 10 else "")
+        problems.add(f"{where}: {value!r} matches no value of the grid; its values: {shown}")
+    return hits
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict) and set(value) == {"name", "params"}:
+        return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
+    return repr(value)
