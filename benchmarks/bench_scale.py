@@ -36,7 +36,8 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   10^6 runs are ``benchmarks/replicate_store.py``'s 4.6 copies of the
   compacted 10^6 store (new data sets and run_ids, the same values), since
   writing them run by run takes hours. Figures ``scale_compacted_<step>``,
-  their growth and the goals at 10^6 and 4.6 x 10^6.
+  their growth and the goals at 10^6 and 4.6 x 10^6 (``--steps
+  compacted_analyze`` or ``compacted_report``: one of the two).
 - ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
   random 16-hex-digit run_ids): the set of stored run_ids that the "what is
   left" check builds, the old way (a pandas column made a Python set) and
@@ -243,12 +244,13 @@ def compacted_store_for(n_runs: int, cache: Path = CACHE) -> Path:
     return root
 
 
-def compacted_figures(sizes: list[int], time_cap_s: float = TIME_CAP_S) -> dict[str, dict[str, dict]]:
-    """The ``compacted`` step: analyze and report on compacted stores, per size."""
+def compacted_figures(sizes: list[int], time_cap_s: float = TIME_CAP_S,
+                      which: tuple[str, ...] = COMPACTED_STEPS) -> dict[str, dict[str, dict]]:
+    """The ``compacted`` step: ``which`` of analyze and report on compacted stores, per size."""
     out: dict[str, dict[str, dict]] = {}
     for n in sizes:
         commands = steps(compacted_store_for(n))
-        for step in COMPACTED_STEPS:
+        for step in which:
             out.setdefault(step, {})[str(n)] = measure(commands[step], time_cap_s=time_cap_s)
             print(f"scale {n} compacted: {step} {out[step][str(n)]}", file=sys.stderr, flush=True)
     return out
@@ -293,9 +295,11 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
                 results.setdefault("compact", {})[str(n)] = compact_figures(n, time_cap_s)
                 print(f"scale {n}: compact {results['compact'][str(n)]}", file=sys.stderr, flush=True)
     compacted = {}
-    if only is None or "compacted" in only:
+    which = tuple(s for s in COMPACTED_STEPS if only is None or "compacted" in only or f"compacted_{s}" in only)
+    if which:
         # OGAL's size with the full sizes, or when asked for (--sizes ... 4600000)
-        compacted = compacted_figures([*sizes, *([OGAL_RUNS] if sizes == list(FULL_SIZES) else [])], time_cap_s)
+        compacted = compacted_figures([*sizes, *([OGAL_RUNS] if sizes == list(FULL_SIZES) else [])], time_cap_s,
+                                      which)
     if only is None or "stored_ids" in only:
         results["stored_ids"] = stored_ids_figures()
         print(f"scale stored ids: {results['stored_ids']}", file=sys.stderr, flush=True)

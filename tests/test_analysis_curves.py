@@ -153,13 +153,14 @@ def test_only_the_ranked_metric_is_read_and_an_unknown_one_still_lists_every_met
     from albench.cli import app
 
     runs, curves = _results()
-    runs = runs.assign(final_accuracy=runs["auc_accuracy"] + 0.1, fit_s=1.0, python_version="3")
+    runs = runs.assign(final_accuracy=runs["auc_accuracy"] + 0.1, fit_s=1.0, python_version="3",
+                       strategy_impl="albench.strategies.uncertainty@38863715c9f7")
     res = _stored(tmp_path, runs, curves)
     names = res.columns("runs")
-    assert set(run_columns(names)) == set(names) - {"final_accuracy", "fit_s", "python_version"}
+    assert set(run_columns(names)) == set(names) - {"final_accuracy", "fit_s", "python_version", "strategy_impl"}
     assert "final_accuracy" in run_columns(names, "final_accuracy") and "auc_accuracy" not in run_columns(
         names, "final_accuracy")
-    assert set(run_columns(names, "rampup_accuracy")) == set(names) - {"python_version"}  # from the curves
+    assert set(run_columns(names, "rampup_accuracy")) == set(names) - {"python_version", "strategy_impl"}
     out = CliRunner().invoke(app, ["analyze", str(tmp_path), "--metric", "final_accuracy", "--resamples", "50",
                                    "--json"])
     assert out.exit_code == 0, out.output
