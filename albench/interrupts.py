@@ -35,6 +35,15 @@ def interrupts_are_runs_own() -> None:
 @contextmanager
 def ctrl_c_recorded() -> Iterator[None]:
     """Within the block, a Ctrl-C is recorded before it raises, so runs can tell their own interrupts apart."""
+    if threading.current_thread() is threading.main_thread() and not _CtrlC.guarded \
+            and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Ctrl-C is ignored (a job started in the background by a script): every interrupt is a run's own
+        _CtrlC.guarded, _CtrlC.pressed = True, False
+        try:
+            yield
+        finally:
+            _CtrlC.guarded = False
+        return
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler or _CtrlC.guarded):
         yield  # someone else handles SIGINT (or we already do): every interrupt counts as real

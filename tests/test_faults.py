@@ -159,9 +159,11 @@ def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_r
     env = {**os.environ, "ALBENCH_PART_RUNS": "10"}  # parts are written by size: small ones, to see one mid-grid
 
     def launch() -> subprocess.Popen:
-        # its own process group, as a shell job: Ctrl-C in a terminal reaches the client and its workers
+        # its own process group, as a shell job: Ctrl-C in a terminal reaches the client and its workers;
+        # SIGINT handled as a terminal's job has it, even when this test process inherited it ignored
         with open(log, "w") as f:
-            return subprocess.Popen(command, stdout=f, stderr=f, start_new_session=True, env=env)
+            return subprocess.Popen(command, stdout=f, stderr=f, start_new_session=True, env=env,
+                                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     # 1. Ctrl-C once runs are under way: a short message, exit status 130, the finished runs stored
     first = launch()
@@ -220,6 +222,20 @@ def test_a_runs_own_sys_exit_or_keyboard_interrupt_is_its_failure_not_the_grids(
     assert (summary.done, summary.failed) == (1, 2)
     limited = _by_strategy(tmp_path / "limited")
     assert limited["test_interrupts", "{}"].error == rows["test_interrupts", "{}"].error
+
+
+def test_with_ctrl_c_ignored_a_runs_own_keyboard_interrupt_is_still_its_failure(tmp_path):
+    """A grid started in the background by a script inherits an ignored SIGINT: no Ctrl-C can come, so a
+    KeyboardInterrupt can only be the run's own."""
+    doc = {**faults_doc(["test_interrupts", "random"]), "timeout_s": None}
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        summary = run_grid(load_grid(write_grid(tmp_path, doc, plugin=True)), Store(tmp_path / "out"))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert (summary.done, summary.failed) == (1, 1)
+    rows = _by_strategy(tmp_path / "out")
+    assert rows["test_interrupts", "{}"].error == "KeyboardInterrupt: raised by the run itself, not by Ctrl-C"
 
 
 def test_a_real_ctrl_c_still_stops_the_grid_after_writing_what_finished(tmp_path):
