@@ -238,7 +238,15 @@ def test_with_ctrl_c_ignored_a_runs_own_keyboard_interrupt_is_still_its_failure(
     assert rows["test_interrupts", "{}"].error == "KeyboardInterrupt: raised by the run itself, not by Ctrl-C"
 
 
-def test_a_real_ctrl_c_still_stops_the_grid_after_writing_what_finished(tmp_path):
+@pytest.fixture
+def terminal_sigint():
+    """SIGINT as a terminal's foreground job has it, even when this test process inherited it ignored."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_a_real_ctrl_c_still_stops_the_grid_after_writing_what_finished(tmp_path, terminal_sigint):
     doc = sleepy_grid_doc("ctrlc", n_seeds=6, seconds=0.01, budget=2)
     grid = load_grid(write_grid(tmp_path, doc, plugin=True))
     stored = []
