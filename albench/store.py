@@ -34,6 +34,8 @@ commit) and before the old parts were deleted never shows a row twice;
 other than ``parts`` (a bare ``runs/*.parquet`` glob) see such leftovers until
 then. A reader racing a compaction may find a listed part gone
 (``PartVanished``); ``Store.read`` lists the parts again and retries.
+``Store.drop_runs`` rewrites in place only the parts that hold the runs it
+drops (``albench.part_rewrite``).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import json
 import os
 import time
 import uuid
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -192,21 +194,11 @@ class Store:
                     f.unlink(missing_ok=True)
 
     def drop_runs(self, run_ids: set[str]) -> None:
-        """Rewrite the parts holding ``run_ids`` without them (each rewrite atomic)."""
-        if not run_ids:
-            return
-        ids = pa.array(sorted(run_ids))
-        with self.writing():
-            # curves first: a crash in between leaves a stored error row, retried next time
-            for table in ("curves", "runs"):
-                for f in self.parts(table):
-                    t = read_part(f)
-                    if "run_id" not in t.column_names:
-                        continue
-                    keep = pa.compute.invert(pa.compute.is_in(t["run_id"], value_set=ids))
-                    if pa.compute.all(keep).as_py():
-                        continue
-                    write_atomic(t.filter(keep), f)
+        """Rewrite the parts holding ``run_ids`` without them (each rewrite atomic), curves first; the other
+        parts are not touched, and memory stays bounded by one row group (``albench.part_rewrite``)."""
+        from albench.part_rewrite import drop_runs  # that module builds on this one
+
+        drop_runs(self, run_ids)
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -320,16 +312,35 @@ def read_part(path: Path, columns: list[str] | None = None) -> pa.Table:
         raise damaged(path, exc) from None
 
 
-def row_groups(path: Path) -> Iterator[pa.Table]:
-    """A part's row groups, one table each (a large file is never held whole); errors as ``read_part``."""
+def row_groups(path: Path, columns: list[str] | None = None,
+               read_dictionary: list[str] | None = None) -> Iterator[pa.Table]:
+    """A part's row groups, one table each (a large file is never held whole); errors as ``read_part``.
+
+    ``columns``: only those the part has; ``read_dictionary``: columns read as dictionary arrays (a
+    repeated string is decoded once per row group).
+    """
     try:
-        with pq.ParquetFile(path) as file:
-            for i in range(file.num_row_groups):
-                yield file.read_row_group(i)
+        with pq.ParquetFile(path) as plain:
+            names = plain.schema_arrow.names
+            present = None if columns is None else [c for c in columns if c in names]
+            as_dictionary = [c for c in read_dictionary or () if c in names]  # set when a file is opened
+            with (pq.ParquetFile(path, metadata=plain.metadata, read_dictionary=as_dictionary) if as_dictionary
+                  else nullcontext(plain)) as file:  # the footer already read is not read again
+                for i in range(file.num_row_groups):
+                    yield file.read_row_group(i, columns=present)
     except FileNotFoundError:
         raise _vanished(path) from None
     except (OSError, pa.ArrowException) as exc:
         raise damaged(path, exc) from None
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a folder's entries (renames) to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _vanished(path: Path) -> PartVanished:

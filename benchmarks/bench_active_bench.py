@@ -16,8 +16,18 @@ blocks) over many more. Figures per budget:
 - ``pairs_right_min``: over the pairs the full grid separates (paired t-test
   over blocks at the 5 % level), the smallest share of repetitions that order
   the pair rightly (goal >= 0.9);
-- ``coverage``: share of 95 % intervals that hold the full-grid mean (goal >= 0.9);
+- ``coverage``: share of 95 % intervals (Student-t, as in the leaderboard) that hold the
+  full-grid mean (goal >= 0.9);
 - ``mae_ratio_10pct_two_rounds``: the 10 % budget spent in two rounds instead of one.
+
+Diagnostics in ``active_bench_by_budget`` (no goal): ``coverage_pairs``, the
+same for the pairwise differences, and ``coverage_pairs_normal`` with a
+normal quantile instead of Student-t (what the intervals were before they
+had degrees of freedom); ``ci_width_vs_normal``, the median ratio of a
+mean's Student-t half-width to the normal one; ``unseparated_right_active``
+and ``_uniform``: over the pairs the full grid does *not* separate, the mean
+share of repetitions that order them as the full grid does (near 0.5 for a
+near-tie), which is what governs the median Kendall tau.
 
     python -m benchmarks --only active_bench [--quick]
 """
@@ -34,6 +44,7 @@ from scipy import stats
 from albench.active_bench.population import population
 from albench.active_bench.rounds import Options, simulate
 from albench.analysis.stats import kendall_tau_rows
+from albench.finite_population.intervals import t_quantile
 from albench.execute import run_grid
 from albench.spec import grid_from_dict
 from albench.store import Store
@@ -78,15 +89,37 @@ def separated_pairs(values: np.ndarray, alpha: float = 0.05) -> list[tuple[int, 
     return pairs
 
 
+def unseparated_right(estimates: np.ndarray, truth: np.ndarray, separated: list[tuple[int, int]]) -> float:
+    """Mean over the pairs not in ``separated`` (and not tied in ``truth``) of the share of rows of
+    ``estimates`` (repeats, K) that order the pair as ``truth`` does; NaN without such pairs."""
+    apart = {frozenset(p) for p in separated}
+    shares = []
+    for i in range(len(truth)):
+        for j in range(i + 1, len(truth)):
+            if frozenset((i, j)) in apart or truth[i] == truth[j]:
+                continue
+            better, worse = (i, j) if truth[i] > truth[j] else (j, i)
+            shares.append(float((estimates[:, better] > estimates[:, worse]).mean()))
+    return float(np.mean(shares)) if shares else float("nan")
+
+
 def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: int, seed0: int = 0,
             rounds: int = 1) -> dict:
     truth = values.mean(axis=0)
+    upper = np.triu_indices(len(truth), 1)
+    truth_pairs = truth[upper[0]] - truth[upper[1]]
     n_blocks = max(2, int(share * pop.n_runs / len(pop.methods) + 1e-9))
-    means, inside = [], []
+    z = stats.norm.ppf(0.975)
+    means, inside, pairs_inside, pairs_inside_normal, widths = [], [], [], [], []
     for seed in range(seed0, seed0 + repeats):
         _, est = simulate(pop, values, n_blocks, METRIC, Options(rounds=rounds, seed=seed), costs)
         means.append(est.mean)
-        inside.append(np.abs(est.mean - truth) <= stats.norm.ppf(0.975) * est.se)
+        quantile = t_quantile(0.95, est.df)  # the leaderboard's intervals
+        inside.append(np.abs(est.mean - truth) <= quantile * est.se)
+        widths.append(quantile / z)
+        off, pair_se = np.abs(est.pair_difference[upper] - truth_pairs), np.sqrt(est.pair_variance[upper])
+        pairs_inside.append(off <= t_quantile(0.95, est.pair_df[upper]) * pair_se)
+        pairs_inside_normal.append(off <= z * pair_se)
     active = np.array(means)
     uniform = uniform_blocks(values, n_blocks, 20 * repeats, np.random.default_rng(seed0))
     mae = {name: float(np.abs(est - truth).mean()) for name, est in (("active", active), ("uniform", uniform))}
@@ -102,7 +135,12 @@ def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: i
             "tau_mean_uniform": float(np.nanmean(taus["uniform"])), "separated_pairs": len(pairs),
             "pairs_right_min": min(right) if right else float("nan"),
             "pairs_right_min_uniform": min(right_uniform) if right_uniform else float("nan"),
-            "coverage": float(np.mean(inside))}
+            "coverage": float(np.mean(inside)), "coverage_pairs": float(np.mean(pairs_inside)),
+            "coverage_pairs_normal": float(np.mean(pairs_inside_normal)),
+            "ci_width_vs_normal": float(np.median(widths)),
+            "unseparated_pairs": len(truth_pairs) - len(pairs),
+            "unseparated_right_active": unseparated_right(active, truth, pairs),
+            "unseparated_right_uniform": unseparated_right(uniform, truth, pairs)}
 
 
 def run(quick: bool) -> dict:

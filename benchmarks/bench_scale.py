@@ -38,6 +38,10 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   writing them run by run takes hours. Figures ``scale_compacted_<step>``,
   their growth and the goals at 10^6 and 4.6 x 10^6 (``--steps
   compacted_analyze`` or ``compacted_report``: one of the two).
+- ``ogal_grid``: the grid checks at OGAL's size, on that 4.6 x 10^6-run
+  store (its run_ids are those of its grid file): ``grid_show`` and
+  ``grid_show_exclude``, ``pending`` (must find 0 left) and ``rerun``.
+  Figures ``scale_compacted_<step>`` and their goals.
 - ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
   random 16-hex-digit run_ids): the set of stored run_ids that the "what is
   left" check builds, the old way (a pandas column made a Python set) and
@@ -92,6 +96,8 @@ PENDING = ("import sys; from albench.spec import load_grid; from albench.store i
 STORED_IDS = 4_600_000
 OGAL_RUNS = 4_600_000
 COMPACTED_STEPS = ("analyze", "report")
+OGAL_GRID_STEPS = ("grid_show", "grid_show_exclude", "pending", "rerun")
+REPLICA_VERSION = 3  # bump when replicate_store changes (3: the run_ids of the replicated grid)
 QUERY_SQL = "SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1"
 COMPACT_MAX_RUNS = 10_000  # the many-parts store takes about 25 s per 10^3 parts to write
 COMPACT_RUNS_PER_PART = 5
@@ -231,7 +237,8 @@ def compacted_store_for(n_runs: int, cache: Path = CACHE) -> Path:
     the compacted 10^6 store), made unless cached (a ``.complete`` file is written last)."""
     from benchmarks.replicate_store import replicate
 
-    root = cache / f"{n_runs}-compact-v{STORE_VERSION}"
+    replica = f"-replica{REPLICA_VERSION}" if n_runs == OGAL_RUNS else ""
+    root = cache / f"{n_runs}-compact-v{STORE_VERSION}{replica}"
     if not (root / ".complete").exists():
         shutil.rmtree(root, ignore_errors=True)
         if n_runs == OGAL_RUNS:
@@ -300,6 +307,15 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
         # OGAL's size with the full sizes, or when asked for (--sizes ... 4600000)
         compacted = compacted_figures([*sizes, *([OGAL_RUNS] if sizes == list(FULL_SIZES) else [])], time_cap_s,
                                       which)
+    if only is None or "ogal_grid" in only:
+        commands = steps(compacted_store_for(OGAL_RUNS))
+        for step in OGAL_GRID_STEPS:
+            pending_ok = compacted.get("pending", {}).get(str(OGAL_RUNS), {}).get("status", "ok") == "ok"
+            compacted.setdefault(step, {})[str(OGAL_RUNS)] = (
+                measure(commands[step], time_cap_s=time_cap_s) if step != "rerun" or pending_ok
+                else {"status": "skipped: pending found runs left"})
+            print(f"scale {OGAL_RUNS} compacted: {step} {compacted[step][str(OGAL_RUNS)]}", file=sys.stderr,
+                  flush=True)
     if only is None or "stored_ids" in only:
         results["stored_ids"] = stored_ids_figures()
         print(f"scale stored ids: {results['stored_ids']}", file=sys.stderr, flush=True)

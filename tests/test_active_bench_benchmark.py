@@ -18,6 +18,16 @@ def test_separated_pairs_are_those_a_paired_test_rejects():
     assert bench.separated_pairs(values) == [(0, 1), (2, 1)]
 
 
+def test_unseparated_pairs_are_scored_by_how_often_they_keep_the_full_grid_order():
+    truth = np.array([3.0, 2.0, 1.0, 1.0])  # pairs (0, 2), (0, 3), (1, 2), (1, 3) separated; 2 = 3 a tie
+    estimates = np.array([[3.0, 2.5, 1.0, 0.0], [2.0, 2.5, 1.0, 0.0], [2.0, 2.5, 3.0, 0.0], [3.0, 1.0, 2.0, 0.0]])
+    separated = [(0, 2), (0, 3), (1, 2), (1, 3)]
+    # left: (0, 1) right in rows 0 and 3; (2, 3) a tie in the full grid, skipped
+    assert bench.unseparated_right(estimates, truth, separated) == pytest.approx(0.5)
+    assert bench.unseparated_right(estimates, truth, separated[:3]) == pytest.approx((0.5 + 1.0) / 2)  # + (1, 3)
+    assert np.isnan(bench.unseparated_right(estimates, truth, separated + [(0, 1)]))
+
+
 def test_uniform_blocks_are_means_of_distinct_blocks():
     values = np.arange(10, dtype=float)[:, None] * np.array([[1.0, 2.0]])
     means = bench.uniform_blocks(values, 10, 5, np.random.default_rng(1))
@@ -36,4 +46,6 @@ def test_compare_orders_clearly_different_strategies_and_beats_uniform_on_strong
     assert row["blocks"] == 12 and row["separated_pairs"] == 3
     assert row["pairs_right_min"] == 1.0
     assert row["mae_ratio"] < 1.0  # data set, learner and batch size effects: stratification pays
-    assert 0.8 <= row["coverage"] <= 1.0
+    assert 0.8 <= row["coverage"] <= 1.0 and 0.8 <= row["coverage_pairs"] <= 1.0
+    assert row["ci_width_vs_normal"] > 1.0 and row["unseparated_pairs"] == 0  # t is wider; every pair separated
+    assert np.isnan(row["unseparated_right_active"])

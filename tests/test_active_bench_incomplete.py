@@ -10,14 +10,13 @@ from albench.active_bench.population import population
 from albench.active_bench.rounds import Options, simulate
 from albench.active_bench.sampler import estimate_folder, sample
 from albench.execute import run_grid
+from albench.finite_population.intervals import t_quantile
 from albench.spec import grid_from_dict
 from albench.store import Store
 from active_bench_helpers import synthetic_runs
 
-Z95 = 1.959964
 
-
-def _excluded_runs():
+def excluded_runs():
     """Entropy dropped on digits, margin dropped for gnb at batch size 5: 3 kinds of block."""
     runs = synthetic_runs(["iris", "wine", "digits"], ["logreg", "gnb"], ["random", "margin", "entropy"], [1, 5], 4,
                           seed=2)
@@ -26,7 +25,7 @@ def _excluded_runs():
     return runs[~drop].reset_index(drop=True)
 
 
-def _truth(values: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def full_grid_truth(values: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each method's mean over its cells, and each pair's mean difference over the blocks holding both."""
     k = values.shape[1]
     means = np.array([values[held[:, i], i].mean() for i in range(k)])
@@ -39,25 +38,26 @@ def _truth(values: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def _over_seeds(pop, values, n_blocks, seeds, rounds=1):
-    means, ses, pairs, pair_ses = [], [], [], []
+    """Over seeds: means and pair differences with their 95 % half-widths (Student-t, the tables' intervals)."""
+    means, halves, pairs, pair_halves = [], [], [], []
     for seed in seeds:
         _, est = simulate(pop, values, n_blocks, "auc_accuracy", Options(rounds=rounds, seed=seed))
         means.append(est.mean)
-        ses.append(est.se)
+        halves.append(t_quantile(0.95, est.df) * est.se)
         pairs.append(est.pair_difference)
-        pair_ses.append(np.sqrt(est.pair_variance))
-    return np.array(means), np.array(ses), np.array(pairs), np.array(pair_ses), est
+        pair_halves.append(t_quantile(0.95, est.pair_df) * np.sqrt(est.pair_variance))
+    return np.array(means), np.array(halves), np.array(pairs), np.array(pair_halves), est
 
 
-def _unbiased_and_covered(estimates, ses, truth, min_coverage=0.88):
+def _unbiased_and_covered(estimates, halves, truth, min_coverage=0.9):
     mc_se = estimates.std(axis=0, ddof=1) / np.sqrt(len(estimates))
     off = np.abs(estimates.mean(axis=0) - truth)
     assert np.all(off <= 4 * mc_se + 1e-12), (off, mc_se)
-    assert np.mean(np.abs(estimates - truth) <= Z95 * ses + 1e-12) >= min_coverage
+    assert np.mean(np.abs(estimates - truth) <= halves + 1e-12) >= min_coverage
 
 
 def test_a_population_with_excluded_cells_keeps_its_blocks_and_marks_the_cells():
-    runs = _excluded_runs()
+    runs = excluded_runs()
     pop = population(runs)
     assert pop.n_blocks == 3 * 2 * 2 * 4 and pop.n_runs == len(runs) < pop.run_ids.size
     held = pop.present
@@ -69,16 +69,16 @@ def test_a_population_with_excluded_cells_keeps_its_blocks_and_marks_the_cells()
 
 
 def test_excluded_cells_are_estimated_without_bias_over_each_methods_own_blocks():
-    runs = _excluded_runs()
+    runs = excluded_runs()
     pop = population(runs)
     values = pop.values(runs, "auc_accuracy")
-    truth, truth_pairs = _truth(values, pop.present)
-    # 16 of 48 blocks: with 10, the pairs' normal intervals cover about 0.85 on this population, with or without
-    # the exclude rule (few blocks per stratum; the means still cover)
-    means, ses, pairs, pair_ses, est = _over_seeds(pop, values, 16, range(200))
-    _unbiased_and_covered(means, ses, truth)
+    truth, truth_pairs = full_grid_truth(values, pop.present)
+    # 10 of 48 blocks, few per stratum: normal intervals covered the pairs 0.83 of the time here (seeds 0-299),
+    # Student-t with Satterthwaite's degrees of freedom 0.98
+    means, halves, pairs, pair_halves, est = _over_seeds(pop, values, 10, range(200))
+    _unbiased_and_covered(means, halves, truth)
     iu = np.triu_indices(3, 1)
-    _unbiased_and_covered(pairs[:, iu[0], iu[1]], pair_ses[:, iu[0], iu[1]], truth_pairs[iu])
+    _unbiased_and_covered(pairs[:, iu[0], iu[1]], pair_halves[:, iu[0], iu[1]], truth_pairs[iu])
     # a pair's difference is over the blocks holding both, which is not the difference of the two means here
     i, j = pop.methods.index("entropy"), pop.methods.index("margin")
     assert abs(truth_pairs[i, j] - (truth[i] - truth[j])) > 1e-3
@@ -92,17 +92,17 @@ def test_excluded_cells_are_estimated_without_bias_over_each_methods_own_blocks(
 
 
 def test_two_rounds_with_a_surrogate_stay_unbiased_with_excluded_cells():
-    runs = _excluded_runs()
+    runs = excluded_runs()
     pop = population(runs)
     values = pop.values(runs, "auc_accuracy")
-    truth, _ = _truth(values, pop.present)
+    truth, _ = full_grid_truth(values, pop.present)
     means, _, _, _, _ = _over_seeds(pop, values, 14, range(80), rounds=2)
     mc_se = means.std(axis=0, ddof=1) / np.sqrt(len(means))
     assert np.all(np.abs(means.mean(axis=0) - truth) <= 4 * mc_se)
 
 
 def test_a_census_with_excluded_cells_is_each_methods_plain_mean():
-    runs = _excluded_runs()
+    runs = excluded_runs()
     pop = population(runs)
     _, est = simulate(pop, pop.values(runs, "auc_accuracy"), pop.n_blocks, "auc_accuracy", Options(rounds=2))
     plain = runs.groupby("strategy")["auc_accuracy"].mean().reindex(pop.methods).to_numpy()
@@ -137,8 +137,8 @@ def test_failed_runs_are_missing_values_the_ratio_estimate_follows_the_successfu
     pop, values, failed = _with_failures()
     ok = ~failed
     truth = np.array([values[ok[:, i], i].mean() for i in range(3)])
-    means, ses, _, _, _ = _over_seeds(pop, values, 12, range(200))
-    _unbiased_and_covered(means, ses, truth)
+    means, halves, _, _, _ = _over_seeds(pop, values, 12, range(200))
+    _unbiased_and_covered(means, halves, truth)
     design_rows, est = simulate(pop, values, 12, "auc_accuracy", Options(seed=5))
     sampled = pop.blocks["block_id"].isin(set(design_rows["block_id"])).to_numpy()
     assert list(est.failed) == list(failed[sampled].sum(axis=0))

@@ -109,3 +109,20 @@ def test_constant_metric_gives_zero_importance():
     runs, _ = synthetic_results()
     frame = prepare(runs.assign(auc_accuracy=0.7))
     assert (importances(frame, "auc_accuracy").to_numpy() == 0).all()
+
+
+def test_resampled_leaderboards_equal_the_nan_mean_of_the_resampled_ranks_bit_for_bit():
+    from albench.analysis.stability import _boards
+    from albench.analysis.stats import nanmean
+
+    rng = np.random.default_rng(1)
+    n_values, n_blocks, n_methods = 7, 40, 5
+    ranks = rng.integers(2, 2 * n_methods + 1, size=(n_values, n_blocks, n_methods)) / 2  # ranks: halves
+    ranks[rng.random(ranks.shape) < 0.3] = np.nan
+    ranks[2, :30] = np.nan  # a value holding a few blocks only (a data set holds its own)
+    ranks[4] = np.nan  # and one holding none
+    boards = _boards(ranks, np.arange(n_values))
+    for idx in (np.arange(n_blocks), rng.integers(0, n_blocks, size=(3, 11, n_blocks))):
+        np.testing.assert_array_equal(boards(idx), nanmean(ranks[:, idx], axis=-2))
+    some = _boards(ranks, np.array([0, 3]))(np.arange(n_blocks))
+    assert np.isnan(some[[1, 2, 4, 5, 6]]).all() and np.isfinite(some[[0, 3]]).any()

@@ -331,3 +331,31 @@ def test_results_without_successful_runs_are_a_clean_error(tmp_path):
         out = invoke(command, tmp_path)
         assert out.exit_code == 2
         assert out.output.strip() == "error: no successful runs to analyse (1 error)"
+
+
+def test_a_heatmap_of_many_values_shows_the_most_compared_ones_at_a_bounded_size():
+    from albench.analysis.export import MAX_HEATMAP_VALUES, pairwise_caption, shown_values
+
+    n = 3 * MAX_HEATMAP_VALUES
+    values = np.full((n, n), np.nan)
+    np.fill_diagonal(values, 1.0)
+    rng = np.random.default_rng(0)
+    compared = rng.choice(n, size=MAX_HEATMAP_VALUES, replace=False)  # these take part in many pairs
+    for a in compared:
+        for b in rng.choice(n, size=20, replace=False):
+            if a != b:
+                values[a, b] = values[b, a] = rng.uniform(-1, 1)
+    labels = pd.Index([f"d{i}" for i in range(n)], name="value")
+    matrix = pd.DataFrame(values, index=labels, columns=labels)
+    shown = shown_values(matrix)
+    counts = np.isfinite(values).sum(axis=1) - 1
+    expected = np.sort(np.argsort(-counts, kind="stable")[:MAX_HEATMAP_VALUES])
+    assert list(shown.index) == [f"d{i}" for i in expected] == list(shown.columns)
+    assert counts[expected].min() >= np.sort(counts)[-MAX_HEATMAP_VALUES]  # no value left out was compared more
+    pd.testing.assert_frame_equal(shown, matrix.iloc[expected, expected], check_flags=False)
+    assert shown.attrs["values_total"] == n and f"{MAX_HEATMAP_VALUES} of {n} values" in pairwise_caption("x", shown)
+    small = matrix.iloc[:5, :5]
+    assert shown_values(small) is small and "Shown" not in pairwise_caption("x", small)
+    fig = plots.pairwise_heatmap("dataset", shown)
+    width, height = fig.get_size_inches()
+    assert width < 25 and height < 20  # the full 90 values would draw 56 x 46 inches

@@ -148,3 +148,8 @@ def test_replicas_are_new_data_sets_and_run_ids_with_the_same_curves(store, tmp_
     curves = copies.curves
     assert len(curves) == 2 * len(albench.results.open(source).curves) and set(curves["run_id"]) <= set(runs["run_id"])
     assert all(p.name.startswith("part-compact-") for p in Store(tmp_path / "x").parts("runs"))
+    # the run_ids are the replicated grid's own: the "what is left" check finds every run stored
+    grid = load_grid(tmp_path / "x" / "grid.yaml")
+    assert len(grid) == 2000 and {s.run_id for s in grid.specs()} == set(runs["run_id"])
+    assert len(pending(grid, Store(tmp_path / "x"))[0]) == 0
+    assert len(load_grid(tmp_path / "x" / "grid-exclude.yaml")) < 2000

@@ -214,3 +214,69 @@ def test_every_prefix_equals_the_final_value_functions_on_that_prefix():
             assert np.isnan(fp.martingale_variance(plain)).all() and np.isnan(pure.std_error[:, 0]).all()
     np.testing.assert_array_equal(lure.weights, fp.lure_weights(q, n))  # the final estimate's own weights
     np.testing.assert_array_equal(fp.importance_ratios(q[0], n), 1 / ((n - np.arange(big_m)) * q[0]))
+
+
+def test_satterthwaite_degrees_of_freedom_against_hand_computed_cases():
+    from albench.finite_population.stratified import satterthwaite_df
+
+    # equal pieces of 1 df each: as many df as pieces; one piece: its own df
+    assert satterthwaite_df(np.full(4, 0.3), np.ones(4)) == pytest.approx(4.0)
+    assert satterthwaite_df(np.array([0.5]), np.array([7.0])) == pytest.approx(7.0)
+    # (2 + 1)^2 / (2^2 / 3 + 1^2 / 1) = 9 / (7/3)
+    assert satterthwaite_df(np.array([2.0, 1.0]), np.array([3.0, 1.0])) == pytest.approx(27 / 7)
+    # a dominating piece brings the df down towards its own, never below the smallest, never above the sum
+    df = satterthwaite_df(np.array([[100.0, 1.0], [1.0, 1.0], [1.0, 1.0]]), np.array([1.0, 5.0, 5.0]))
+    assert 1.0 <= df[0] < 1.1 and 1.0 <= df[1] <= 11.0
+    np.testing.assert_array_equal(satterthwaite_df(np.zeros((2, 1)), np.ones(2)), [np.inf])  # known exactly
+    assert np.isnan(satterthwaite_df(np.array([np.nan, 1.0]), np.ones(2)))
+
+
+def test_stratified_covariance_pieces_sum_to_it_with_cochrans_degrees_of_freedom():
+    rng = np.random.default_rng(9)
+    e = rng.normal(size=(7, 2))
+    strata, sizes = np.array([0, 0, 0, 1, 1, 2, 3]), np.array([6, 5, 4, 3])  # strata 2 and 3: collapsed singletons
+    est = fp.stratified_difference_total(e, strata, sizes)
+    np.testing.assert_allclose(est.parts.sum(axis=0), est.covariance, rtol=1e-12)
+    np.testing.assert_array_equal(est.parts_df, [2, 1, 1])  # n_h - 1, n_h - 1, G - 1
+    # Cochran's effective df for the first quantity, by hand: a_h s_h^2 per stratum, then the collapsed pair
+    pieces = [6 ** 2 * (1 - 3 / 6) / 3 * e[:3, 0].var(ddof=1), 5 ** 2 * (1 - 2 / 5) / 2 * e[3:5, 0].var(ddof=1)]
+    t = np.array([4 * e[5, 0], 3 * e[6, 0]])
+    pieces.append(2 * ((t - np.array([4, 3]) / 7 * t.sum()) ** 2).sum())
+    pieces = np.array(pieces)
+    assert est.covariance[0, 0] == pytest.approx(pieces.sum(), rel=1e-12)
+    assert est.df[0] == pytest.approx(pieces.sum() ** 2 / (pieces ** 2 / np.array([2, 1, 1])).sum(), rel=1e-12)
+    # a lone singleton's borrowed variance joins the pooled strata's pieces: still n_h - 1 df each
+    lone = fp.stratified_difference_total(e[:6], strata[:6], sizes[:3])
+    np.testing.assert_array_equal(lone.parts_df, [2, 1])
+    np.testing.assert_allclose(lone.parts.sum(axis=0), lone.covariance, rtol=1e-12)
+
+
+def test_rounds_and_linear_maps_carry_the_pieces():
+    rng = np.random.default_rng(10)
+    a = fp.stratified_difference_total(rng.normal(size=(4, 2)), np.array([0, 0, 1, 1]), np.array([5, 5]))
+    b = fp.stratified_difference_total(rng.normal(size=(6, 2)), np.array([0, 0, 0, 1, 1, 1]), np.array([4, 4]))
+    w = np.array([0.3, 0.7])
+    both = fp.combine_rounds([a, b], w)
+    np.testing.assert_array_equal(both.parts_df, [1, 1, 2, 2])
+    np.testing.assert_allclose(both.parts.sum(axis=0), both.covariance, rtol=1e-12)
+    v = np.r_[w[0] ** 2 * np.diagonal(a.parts, axis1=1, axis2=2)[:, 0],
+              w[1] ** 2 * np.diagonal(b.parts, axis1=1, axis2=2)[:, 0]]
+    assert both.df[0] == pytest.approx(v.sum() ** 2 / (v ** 2 / both.parts_df).sum(), rel=1e-12)
+    contrast = both.delta(both.total[:1] - both.total[1:], np.array([[1.0, -1.0]]))
+    assert contrast.covariance[0, 0] == pytest.approx(fp.contrast_variances(both.covariance)[0, 1], rel=1e-12)
+    assert min(both.parts_df) <= contrast.df[0] <= both.parts_df.sum()
+    per_unit = both.mean(10)
+    assert per_unit.df == pytest.approx(both.df) and per_unit.covariance == pytest.approx(both.covariance / 100)
+    no_pieces = fp.TotalEstimate(np.zeros(2), np.eye(2))  # built by hand: normal intervals
+    assert np.isinf(no_pieces.df).all() and np.isinf(fp.combine_rounds([no_pieces, a], w).df).all()
+
+
+def test_student_intervals_reduce_to_normal_without_degrees_of_freedom():
+    from albench.finite_population.intervals import student_interval, t_quantile
+
+    lo, hi = student_interval(np.array([1.0, 1.0]), np.array([4.0, 4.0]), np.array([5.0, np.inf]), 0.95)
+    np.testing.assert_allclose(hi - 1, [2.570582 * 2, 1.959964 * 2], rtol=1e-6)
+    np.testing.assert_allclose(lo, 2 - hi, rtol=1e-12)
+    assert t_quantile(0.9) == pytest.approx(1.644854, rel=1e-6) and t_quantile(0.95, 2.0) == pytest.approx(4.302653)
+    with pytest.raises(ValueError, match="confidence level 1.5"):
+        t_quantile(1.5)

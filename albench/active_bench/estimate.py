@@ -25,6 +25,13 @@ Failed runs (error/timeout rows) in sampled blocks are missing values: their
 method's mean is then a ratio of two estimated totals (metric over
 successes), with a delta-method covariance, unbiased as the sample grows.
 
+Intervals are Student-t: every variance is a sum of independent pieces (one
+per stratum with two or more sampled blocks, one per group of collapsed
+singleton strata, in every round), and each mean, pair and difference of
+two means gets Satterthwaite's effective degrees of freedom over its pieces
+(``finite_population.stratified``), through the delta method where counts
+are estimated.
+
 Once every block is sampled the estimate is the plain mean over the grid,
 with zero variance.
 """
@@ -42,7 +49,7 @@ from albench.active_bench.population import ActiveBenchError, Population
 from albench.active_bench.surrogate import fit as fit_surrogate
 from albench.analysis.frame import LOWER_IS_BETTER
 
-__all__ = ["FullGridEstimate", "estimate", "quantities"]
+__all__ = ["estimate", "quantities"]  # FullGridEstimate is full_grid's (imported here to build it)
 
 
 def quantities(values: np.ndarray, held: np.ndarray) -> np.ndarray:
@@ -126,35 +133,46 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
         sizes.append(len(chosen))
         lefts.append(int(left.sum()))
         sampled[chosen] = True
-    if sampled.all():  # a census: the plain means over the grid
-        total, cov = data.sum(axis=0), np.zeros((data.shape[1],) * 2)
+    if sampled.all():  # a census: the plain means over the grid, known exactly (infinite degrees of freedom)
+        combined = fp.TotalEstimate(data.sum(axis=0), np.zeros((data.shape[1],) * 2))
     else:
         combined = fp.combine_rounds(totals, fp.round_weights(np.array(sizes), np.array(lefts)))
-        total, cov = combined.total, combined.covariance
-    ratio, ratio_cov = _ratios(total, cov, k)
+    ratios = _ratios(combined, k)
+    means_df, pairs_df = ratios.df[:k], ratios.df[k:]
     upper = np.triu_indices(k, 1)
-    pair_difference, pair_variance = np.zeros((k, k)), np.zeros((k, k))
-    pair_difference[upper] = ratio[k:]
-    pair_difference = pair_difference - pair_difference.T
-    pair_variance[upper] = np.diag(ratio_cov)[k:]
-    pair_variance = pair_variance + pair_variance.T
-    pair_blocks = np.zeros((k, k), dtype=int)
-    pair_blocks[upper] = (held[:, upper[0]] & held[:, upper[1]]).sum(axis=0)
-    pair_blocks = pair_blocks + pair_blocks.T
-    return FullGridEstimate(metric, list(population.methods), ratio[:k], ratio_cov[:k, :k], int(sampled.sum()),
-                            n_total, len(sizes), level, not LOWER_IS_BETTER.search(metric),
+    contrasts = np.zeros((len(upper[0]), len(ratios.total)))  # mean_i - mean_j for the leaderboard's neighbours
+    contrasts[np.arange(len(upper[0])), upper[0]], contrasts[np.arange(len(upper[0])), upper[1]] = 1.0, -1.0
+    contrast_df = ratios.delta(contrasts @ ratios.total, contrasts).df
+    pair_difference = _symmetric(k, upper, ratios.total[k:], sign=-1)
+    pair_variance = _symmetric(k, upper, np.diag(ratios.covariance)[k:])
+    pair_blocks = _symmetric(k, upper, (held[:, upper[0]] & held[:, upper[1]]).sum(axis=0)).astype(int)
+    return FullGridEstimate(metric, list(population.methods), ratios.total[:k], ratios.covariance[:k, :k],
+                            int(sampled.sum()), n_total, len(sizes), level, not LOWER_IS_BETTER.search(metric),
                             cells=held.sum(axis=0), failed=(sampled[:, None] & held & ~succeeded).sum(axis=0),
                             runs_sampled=int(held[sampled].sum()), pair_difference=pair_difference,
                             pair_variance=pair_variance, pair_blocks=pair_blocks,
-                            identical=_identical(values, held, sampled) if not sampled.all() else None)
+                            identical=_identical(values, held, sampled) if not sampled.all() else None,
+                            df=means_df, pair_df=_symmetric(k, upper, pairs_df, diagonal=np.inf),
+                            contrast_df=_symmetric(k, upper, contrast_df, diagonal=np.inf))
 
 
-def _ratios(total: np.ndarray, cov: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Means (value totals over count totals) of the K methods and P pairs, and their delta-method covariance.
+def _symmetric(k: int, upper: tuple[np.ndarray, np.ndarray], values: np.ndarray, sign: int = 1,
+               diagonal: float = 0.0) -> np.ndarray:
+    """(K, K) matrix from its upper triangle ``values``; the lower one is ``sign`` times its mirror."""
+    out = np.full((k, k), diagonal, dtype=float)
+    out[upper] = values
+    out[upper[1], upper[0]] = sign * np.asarray(values, dtype=float)
+    return out
+
+
+def _ratios(totals: fp.TotalEstimate, k: int) -> fp.TotalEstimate:
+    """Means (value totals over count totals) of the K methods and P pairs, with their delta-method covariance
+    and degrees of freedom.
 
     Without failed runs the count totals are known exactly (zero variance),
     so this is the covariance of the value totals over the known counts.
     """
+    total = totals.total
     p = k * (k - 1) // 2
     value = np.r_[np.arange(k), 2 * k + np.arange(p)]
     count = np.r_[k + np.arange(k), 2 * k + p + np.arange(p)]
@@ -164,7 +182,7 @@ def _ratios(total: np.ndarray, cov: np.ndarray, k: int) -> tuple[np.ndarray, np.
         jac[np.arange(len(value)), value] = 1 / total[count]
         jac[np.arange(len(value)), count] = -ratio / total[count]
     jac = np.where(np.isfinite(jac), jac, np.nan)
-    return ratio, jac @ cov @ jac.T
+    return totals.delta(ratio, jac)
 
 
 def _identical(values: np.ndarray, held: np.ndarray, sampled: np.ndarray) -> np.ndarray:

@@ -6,6 +6,11 @@ grid's exclude rules drop some methods from some blocks), among the runs that
 succeed. Each pairwise difference is paired: the mean difference over the
 blocks that hold both methods. Without exclude rules or failed runs, that
 is exactly the difference of the two means.
+
+Intervals, p-values and the ``settled`` rule are Student-t with each
+figure's effective degrees of freedom (``df``, ``pair_df``,
+``contrast_df``); a field left None is read as normal (infinite degrees of
+freedom). The rank probabilities stay normal draws.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.sparse.csgraph import connected_components
 
 from albench import finite_population as fp
 from albench.active_bench.population import ActiveBenchError
+from albench.finite_population.intervals import student_interval, t_quantile
 
 N_RANK_DRAWS = 4000
 
@@ -29,7 +36,8 @@ class FullGridEstimate:
 
     The optional fields are filled by ``estimate.estimate``; a hand-built
     estimate without them reads as a grid with every method in every block,
-    no failed run, and pairs that are differences of means.
+    no failed run, pairs that are differences of means, and normal
+    intervals.
     """
 
     metric: str
@@ -48,6 +56,9 @@ class FullGridEstimate:
     pair_variance: np.ndarray | None = None  # (K, K)
     pair_blocks: np.ndarray | None = None  # (K, K) blocks holding both
     identical: np.ndarray | None = None  # (K, K) the same metric in every sampled block holding both
+    df: np.ndarray | None = None  # (K,) effective degrees of freedom of each mean's variance
+    pair_df: np.ndarray | None = None  # (K, K) of each pair_variance
+    contrast_df: np.ndarray | None = None  # (K, K) of each difference of two means (the ``settled`` rule)
     _ranks: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -84,10 +95,14 @@ class FullGridEstimate:
     def rank_probabilities(self, seed: int = 0) -> tuple[np.ndarray, float]:
         """P(each method's estimated rank is its true rank) and P(the estimated best is the best).
 
-        Under the normal approximation of the estimate (means and covariance),
-        from ``N_RANK_DRAWS`` draws with ``seed``. NaN for a method that is
-        identical to another on every sampled block (their order is a tie the
-        sample cannot break) and where a mean is not estimable.
+        Under the normal approximation of the estimate (means and covariance;
+        not the Student-t of the intervals, so with few blocks these lean
+        optimistic), from ``N_RANK_DRAWS`` draws with ``seed``. The rank
+        probability is NaN for a method that is identical to another on every
+        sampled block (their order is a tie the sample cannot break) and
+        where a mean is not estimable. When the estimated best has such
+        twins, the second figure is P(one of them is the best): they are one
+        tied entry, as for ``settled``.
         """
         if seed not in self._ranks:
             known = np.isfinite(self.mean)
@@ -100,19 +115,23 @@ class FullGridEstimate:
                 signed = -draws if self.higher_is_better else draws
                 ranks = np.argsort(np.argsort(signed, axis=1, kind="stable"), axis=1)
                 own = np.argsort(self.order())  # estimated rank of each method (0: best)
-                p_rank, p_best = (ranks == own).mean(axis=0), float((ranks[:, self.order()[0]] == 0).mean())
+                best_entry = self.tied_entries()[0]  # the estimated best and its twins
+                p_rank, p_best = (ranks == own).mean(axis=0), float(np.isin(np.argmin(ranks, axis=1),
+                                                                            best_entry).mean())
             unsure = self._twins() | ~known
             p_rank = np.where(unsure, np.nan, p_rank)
-            self._ranks[seed] = (p_rank, np.nan if unsure[self.order()[0]] or not known.all() else p_best)
+            self._ranks[seed] = (p_rank, p_best if known.all() else np.nan)
         return self._ranks[seed]
 
     def table(self) -> pd.DataFrame:
         """The estimated leaderboard: one row per method, best first.
 
-        With exclude rules, ``blocks`` says how many blocks hold each method;
-        with failed runs, ``failed`` counts them in the sampled blocks.
+        Intervals are Student-t with ``df`` (the ``df`` column; normal
+        without). With exclude rules, ``blocks`` says how many blocks hold
+        each method; with failed runs, ``failed`` counts them in the sampled
+        blocks.
         """
-        lo, hi = fp.normal_interval(self.mean, np.diag(self.covariance), self.level)
+        lo, hi = student_interval(self.mean, np.diag(self.covariance), self.df, self.level)
         p_rank, p_best = self.rank_probabilities()
         order = self.order()
         pct = f"{round(self.level * 100)}"
@@ -123,6 +142,8 @@ class FullGridEstimate:
             f"ci{pct}_low": lo[order], f"ci{pct}_high": hi[order],
             "p_rank_right": p_rank[order],
         })
+        if self.df is not None:
+            out.insert(out.columns.get_loc("se") + 1, "df", np.asarray(self.df, dtype=float)[order])
         out["p_best"] = np.where(out["rank"] == 1, p_best, np.nan)
         if not self.complete:
             out["blocks"] = np.asarray(self.cells)[order]
@@ -130,32 +151,44 @@ class FullGridEstimate:
             out["failed"] = np.asarray(self.failed)[order]
         return out
 
-    def _pair(self, i: int, j: int) -> tuple[float, float]:
+    def _pair(self, i: int, j: int) -> tuple[float, float, float | None]:
+        """Difference i - j, its variance and degrees of freedom (None: normal)."""
         if self.pair_difference is None:
-            return self.mean[i] - self.mean[j], max(fp.contrast_variances(self.covariance)[i, j], 0.0)
-        return self.pair_difference[i, j], max(self.pair_variance[i, j], 0.0)
+            return self.mean[i] - self.mean[j], max(fp.contrast_variances(self.covariance)[i, j], 0.0), \
+                self._contrast_df(i, j)
+        df = None if self.pair_df is None else float(self.pair_df[i, j])
+        return self.pair_difference[i, j], max(self.pair_variance[i, j], 0.0), df
+
+    def _contrast_df(self, i: int, j: int) -> float | None:
+        return None if self.contrast_df is None else float(self.contrast_df[i, j])
 
     def pairwise(self) -> pd.DataFrame:
         """Every pair (better estimate first): mean difference over the blocks holding both, interval, p-value.
 
-        A pair that is identical on every sampled block holding both has no
-        interval (a zero-width one would claim certainty about the blocks not
-        run): ``note`` says so.
+        Interval and p-value are Student-t with ``pair_df`` (column ``df``;
+        normal without). A pair that is identical on every sampled block
+        holding both has no interval (a zero-width one would claim certainty
+        about the blocks not run): ``note`` says so.
         """
         order = self.order()
         rows = []
         for a_pos, i in enumerate(order):
             for j in order[a_pos + 1:]:
-                d, v = self._pair(i, j)
-                lo, hi = fp.normal_interval(np.array([d]), np.array([v]), self.level)
-                p = float(2 * stats.norm.sf(abs(d) / np.sqrt(v))) if v > 0 else float(d == 0)
+                d, v, df = self._pair(i, j)
+                lo, hi = student_interval(np.array([d]), np.array([v]), df, self.level)
+                p = float(2 * stats.t.sf(abs(d) / np.sqrt(v), np.inf if df is None else df)) if v > 0 \
+                    else float(d == 0)
                 row = {"method": self.methods[i], "versus": self.methods[j], "difference": d,
                        "se": np.sqrt(v), "ci_low": lo[0], "ci_high": hi[0], "p_value": p}
+                if df is not None:
+                    row["df"] = df
                 if not self.complete:
                     row["blocks"] = int(self.pair_blocks[i, j])
                 if self.identical is not None and self.identical[i, j]:
                     row.update(se=np.nan, ci_low=np.nan, ci_high=np.nan, p_value=np.nan,
                                note="identical")  # on every sampled block: see notes()
+                    if df is not None:
+                        row["df"] = np.nan
                 rows.append(row)
         out = pd.DataFrame(rows)
         if "note" in out:
@@ -178,24 +211,48 @@ class FullGridEstimate:
         if self.identical is not None and self.identical.any():
             pairs = [f"{self.methods[i]} = {self.methods[j]}" for i, j in zip(*np.nonzero(np.triu(self.identical)))]
             lines.append(f"Identical on every sampled block: {', '.join(pairs)} (the same queries, so the same "
-                         "metric). Their order is a tie: no interval, no rank probability.")
+                         "metric). Their order is a tie: no interval, no rank probability; the stopping rule "
+                         "'settled' counts them as one entry of the leaderboard.")
         return lines
 
     def settled(self, confidence: float = 0.95, rule: str = "settled") -> bool:
-        """``settled``: every neighbouring pair of the estimated leaderboard differs at ``confidence``
-        (two-sided normal test); ``best``: P(the estimated best is the best) >= ``confidence``."""
+        """Whether the stopping ``rule`` holds at ``confidence``.
+
+        ``settled``: every neighbouring pair of the estimated leaderboard
+        differs (two-sided Student-t test on the difference of the two means,
+        with ``contrast_df``; normal without). Methods identical on every
+        sampled block are first merged into one tied entry (their order is a
+        tie no sample of blocks can break); then every method of an entry
+        must be better than every method of the next one, by a significant
+        margin. ``best``: P(the estimated best is the best) >= ``confidence``.
+        """
         if rule == "best":
             return bool(self.rank_probabilities()[1] >= confidence)
         if rule != "settled":
             raise ActiveBenchError(f"unknown stopping rule '{rule}'; allowed: settled, best")
-        order = self.order()
         var = fp.contrast_variances(self.covariance)
-        z = stats.norm.ppf(0.5 + confidence / 2)
-        for i, j in zip(order[:-1], order[1:]):
-            if not abs(self.mean[i] - self.mean[j]) >= z * np.sqrt(max(var[i, j], 0.0)) \
-                    or self.mean[i] == self.mean[j]:
-                return False  # NaN means compare False: not settled
+        sign = 1.0 if self.higher_is_better else -1.0
+        entries = self.tied_entries()
+        for better, worse in zip(entries[:-1], entries[1:]):
+            for i in better:
+                for j in worse:
+                    gap = sign * (self.mean[i] - self.mean[j])
+                    margin = t_quantile(confidence, self._contrast_df(i, j)) * np.sqrt(max(var[i, j], 0.0))
+                    if not (gap > 0 and gap >= margin):
+                        return False  # NaN compares False: not settled
         return True
+
+    def tied_entries(self) -> list[list[int]]:
+        """The leaderboard with methods identical on every sampled block merged: lists of method indices,
+        each in leaderboard order, entries ordered by their best method."""
+        order = self.order()
+        if self.identical is None:
+            return [[int(i)] for i in order]
+        _, label = connected_components(np.asarray(self.identical, dtype=bool), directed=False)
+        entries: dict[int, list[int]] = {}
+        for i in order:
+            entries.setdefault(int(label[i]), []).append(int(i))
+        return list(entries.values())
 
     def summary(self) -> dict:
         return {"metric": self.metric, "rounds": self.rounds, "blocks_sampled": self.blocks_sampled,

@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from albench.active_bench import design, records, surrogate
-from albench.active_bench.estimate import FullGridEstimate, estimate
+from albench.active_bench.estimate import estimate
+from albench.active_bench.full_grid import FullGridEstimate
 from albench.active_bench.population import Population
 
 

@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from albench.active_bench import records
-from albench.active_bench.estimate import FullGridEstimate, estimate
+from albench.active_bench.estimate import estimate
+from albench.active_bench.full_grid import FullGridEstimate
 from albench.active_bench.population import ActiveBenchError, Population, grid_frame, population
 from albench.active_bench.rounds import Options, next_round, round_rng, round_sizes
 from albench.spec import Grid, RunSpec

@@ -59,13 +59,14 @@ def _region_mass(c: np.ndarray, runs: tuple[np.ndarray, np.ndarray], above: bool
     return (np.diff(c, axis=1) * (beyond + 0.5 * (c[:, stop] - c[:, start]))).sum(axis=1)
 
 
-def _masses(draws: np.ndarray, d: np.ndarray, rope: float, out: np.ndarray, chunk: int) -> None:
-    """Per sample: the posterior mass of (worse, equivalent, better), written into ``out``."""
+def _masses(draw, d: np.ndarray, rope: float, out: np.ndarray, chunk: int) -> None:
+    """Per sample: the posterior mass of (worse, equivalent, better), written into ``out``; ``draw(n)``
+    gives the next n Dirichlet samples (drawn chunk by chunk: 20,000 samples of 4,600 blocks are 0.7 GiB)."""
     order = np.argsort(d, kind="stable")
     d = d[order]
     above, below = _runs(d, 2 * rope, True), _runs(d, 2 * rope, False)
-    for start in range(0, len(draws), chunk):
-        w = draws[start:start + chunk][:, order]
+    for start in range(0, len(out), chunk):
+        w = draw(min(chunk, len(out) - start))[:, order]
         c = np.concatenate([np.zeros((len(w), 1)), np.cumsum(w, axis=1)], axis=1)
         better = _region_mass(c, above, above=True)
         worse = _region_mass(c, below, above=False) if rope > 0 else 1.0 - better
@@ -92,9 +93,9 @@ def signed_rank(diff: np.ndarray, rope: float, seed: int = 0, nsamples: int = BA
     d = np.concatenate([[0.0], diff])
     weights = np.ones(len(d))
     weights[0] = prior
-    draws = np.random.RandomState(seed).dirichlet(weights, nsamples)
+    state = np.random.RandomState(seed)  # legacy dirichlet draws row by row: chunks give baycomp's samples
     mass = np.empty((nsamples, 3))
-    _masses(draws, d, rope, mass, chunk)
+    _masses(lambda n: state.dirichlet(weights, n), d, rope, mass, chunk)
     if rope <= 0:
         mass[:, 1] = -np.inf  # no region of equivalence
     worse_p, equivalent_p, better_p = np.bincount(mass.argmax(axis=1), minlength=3) / nsamples

@@ -35,6 +35,8 @@ AT_BUDGETS = 15  # values of M shown in the active-testing error curves (log-spa
 # analysis attributes drawn or tabled by name; any other table-valued attribute is exported as it is
 KNOWN_ATTRIBUTES = ("frame", "metric", "comparison", "influence", "design", "agreement")  # agreement: in influence
 PAIRWISE_MEASURE = "kendall_tau"  # the pairwise matrix drawn per hyperparameter
+# values drawn in one pairwise heatmap: OGAL's 92 data sets would draw 57 inches wide (460: 2.5 GB of pixels)
+MAX_HEATMAP_VALUES = 30
 # column order of the influence table: the sort key next to the name, so it is never pushed off the page
 INFLUENCE_FIRST = ("hyperparameter", "influence_rank", "values")
 # details left out of the influence table on the page (kept in its full version, the files and the JSON)
@@ -84,8 +86,30 @@ def pairwise_matrices(analysis: Analysis, measure: str = PAIRWISE_MEASURE) -> di
     for hyperparameter, by_measure in matrices.items():
         matrix = by_measure.get(measure) if isinstance(by_measure, dict) else None
         if isinstance(matrix, pd.DataFrame) and len(matrix) >= 2:
-            out[str(hyperparameter)] = matrix
+            out[str(hyperparameter)] = shown_values(matrix)
     return out
+
+
+def shown_values(matrix: pd.DataFrame, limit: int = MAX_HEATMAP_VALUES) -> pd.DataFrame:
+    """``matrix`` itself, or above ``limit`` values its rows and columns of the ``limit`` values compared in
+    the most pairs (finite entries; ties to the earlier value), in their order; ``attrs["values_total"]``
+    keeps the number of values (the full matrix stays in the analysis and its JSON)."""
+    if len(matrix) <= limit:
+        return matrix
+    values = matrix.to_numpy(dtype=float)
+    compared = np.isfinite(values).sum(axis=1) - np.isfinite(np.diag(values))
+    keep = np.sort(np.argsort(-compared, kind="stable")[:limit])
+    shown = matrix.iloc[keep, keep].copy()
+    shown.attrs["values_total"] = len(matrix)
+    return shown
+
+
+def pairwise_caption(hyperparameter: str, matrix: pd.DataFrame) -> str:
+    total = matrix.attrs.get("values_total")
+    part = (f" Shown: the {len(matrix)} of {total} values compared in the most pairs (every value is in the "
+            "analysis' JSON)." if total else "")
+    return (f"Kendall tau between the leaderboards under each pair of values of {hyperparameter} (1: same ranking, "
+            f"-1: reversed).{part}")
 
 
 def _fields(analysis: Analysis) -> list[str]:
@@ -158,8 +182,7 @@ def static_figures(analysis: Analysis, runs: pd.DataFrame, curves: Curves | pd.D
                                 "bootstrap interval over blocks."))
     for hyperparameter, matrix in pairwise_matrices(analysis).items():
         out.append(StaticFigure(f"pairwise_{hyperparameter}", plots.pairwise_heatmap(hyperparameter, matrix),
-                                f"Kendall tau between the leaderboards under each pair of values of "
-                                f"{hyperparameter} (1: same ranking, -1: reversed)."))
+                                pairwise_caption(hyperparameter, matrix)))
     if not analysis.design.curve.empty:
         out.append(StaticFigure("minimal_design", plots.design_curves(analysis.design),
                                 "Mean tau over subsets of k values; bands: 5 % to 95 % of subsets."))

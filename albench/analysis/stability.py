@@ -133,16 +133,46 @@ def _tau(frame: Frame, ok: pd.DataFrame, metric: str, h: str, values: list, pair
     ranks = block_ranks(means, frame.higher_is_better(metric)).to_numpy(dtype=float)
     per_value = ranks.reshape(len(values), len(blocks), len(methods))  # values x blocks x methods
     a, b = np.array(pairs).T
+    boards_of = _boards(per_value, np.unique(np.r_[a, b]))
 
     def pair_taus(idx):  # idx (..., n) block indices -> (..., pairs)
-        boards = nanmean(per_value[:, idx], axis=-2)  # values x ... x methods
+        boards = boards_of(idx)  # values x ... x methods
         return kendall_tau_rows(boards[a], boards[b])  # pairs x ...
 
     units = np.arange(len(blocks))
     taus = pair_taus(units)
+    per_resample = len(blocks) + per_value.shape[0] * per_value.shape[2]  # block counts and the boards
     ci = bootstrap_ci(len(blocks), lambda idx: nanmean(np.moveaxis(pair_taus(idx), 0, -1), axis=-1),
-                      n_resamples, confidence, seed, unit_size=per_value.shape[0] * per_value.shape[2])
+                      n_resamples, confidence, seed, unit_size=-(-per_resample // len(blocks)))
     return _summary("kendall_tau", taus, pairs, values, len(blocks), ci), _matrix(values, pairs, taus)
+
+
+def _boards(per_value: np.ndarray, used: np.ndarray):
+    """``boards(idx)``: per value, the mean rank of each method over the blocks ``idx`` (..., n) (with
+    repeats), NaN-aware, i.e. ``nanmean(per_value[:, idx], axis=-2)`` without copying every value's ranks
+    once per resample: blocks are counted per resample and each value's boards are count-weighted sums
+    over the blocks it holds (a data set holds its own blocks only). Ranks are multiples of 1/2 and
+    counts integers, so the sums are exact and the boards equal ``nanmean``'s bit for bit. Only the
+    values ``used`` are computed (NaN elsewhere)."""
+    finite = np.isfinite(per_value)
+    n_values, n_blocks, n_methods = per_value.shape
+    held = [np.flatnonzero(finite[v].any(axis=1)) for v in range(n_values)]
+    totals = [np.where(finite[v, held[v]], per_value[v, held[v]], 0.0) for v in range(n_values)]
+    known = [finite[v, held[v]].astype(float) for v in range(n_values)]
+
+    def boards(idx: np.ndarray) -> np.ndarray:
+        idx = np.asarray(idx)
+        flat = idx.reshape(-1, idx.shape[-1])
+        offsets = (flat + n_blocks * np.arange(len(flat))[:, None]).ravel()
+        counts = np.bincount(offsets, minlength=len(flat) * n_blocks).astype(float).reshape(*idx.shape[:-1],
+                                                                                              n_blocks)
+        out = np.full((n_values, *idx.shape[:-1], n_methods), np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for v in used:
+                c = counts[..., held[v]]
+                out[v] = (c @ totals[v]) / (c @ known[v])
+        return out
+    return boards
 
 
 def _matched(frame: Frame, ok: pd.DataFrame, h: str, column: str, aggfunc: str) -> tuple[pd.DataFrame, str | None]:

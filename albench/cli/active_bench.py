@@ -32,8 +32,9 @@ def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: f
 BUDGET_HELP = ("Share of the grid's runs (10%), a number of runs (200), or run time (2h, 30min: the summed "
                "total_s of the runs, converted to blocks at the measured mean cost of the blocks run so far, "
                "so a share must have run first); whole blocks are run.")
-UNTIL_HELP = ("Stop early once the estimated leaderboard is 'settled' (neighbours differ at --confidence) or the "
-              "'best' method is the best with probability --confidence.")
+UNTIL_HELP = ("Stop early once the estimated leaderboard is 'settled' (neighbours differ at --confidence; methods "
+              "identical on every sampled block count as one) or the 'best' method is the best with probability "
+              "--confidence.")
 
 
 def n_blocks_of(budget: str, pop, root: Path) -> int:
