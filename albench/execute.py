@@ -179,8 +179,8 @@ def _stored_mask(specs: Iterable[RunSpec], done: RunIds) -> Iterator[tuple[RunSp
 
 def stored_flags(grid: Grid, done: RunIds) -> np.ndarray:
     """One bool per run of the grid, in its order: whether the run is stored (one byte a run)."""
-    flags, at, specs = np.zeros(len(grid), dtype=bool), 0, grid.specs()
-    while chunk := [spec.run_id for spec in itertools.islice(specs, LOOKUP_CHUNK)]:
+    flags, at, ids = np.zeros(len(grid), dtype=bool), 0, grid.run_ids()
+    while chunk := list(itertools.islice(ids, LOOKUP_CHUNK)):
         flags[at:at + len(chunk)] = done.contains(chunk)
         at += len(chunk)
     return flags
@@ -202,6 +202,8 @@ class PendingRuns:
     def __iter__(self) -> Iterator[RunSpec]:
         if self.stored is None:
             return self.grid.specs()
+        if not self.count:  # a re-run of a complete grid: no second walk over its runs
+            return iter(())
         return (spec for spec, stored in zip(self.grid.specs(), self.stored.tolist()) if not stored)
 
 

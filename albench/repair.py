@@ -29,6 +29,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -95,24 +97,35 @@ def check(root: Path) -> Findings:
 
 
 def _duplicates(store: Store, names: list[str]) -> dict[str, list[str]]:
-    """Per runs part, the run_ids whose row there is not the one kept."""
-    rows = []  # (run_id, rank, part): the kept row has the highest rank
+    """Per runs part, the run_ids whose row there is not the one kept: of a run_id's rows, those ranking
+    highest by (status ok, finished_at, part name) are kept. Vectorised: only the run_id, status and
+    finished_at columns are read, and only rows of repeated run_ids are ranked."""
+    frames = []
     for name in names:
         t = read_part(store.dir("runs") / name, ["run_id", "status", "finished_at"])
         if "run_id" not in t.column_names:
             continue
-        ok = t["status"].to_pylist() if "status" in t.column_names else [None] * len(t)
-        when = t["finished_at"].to_pylist() if "finished_at" in t.column_names else [None] * len(t)
-        for run_id, status, finished in zip(t["run_id"].to_pylist(), ok, when):
-            rows.append((run_id, (status == "ok", finished.timestamp() if finished else 0.0, name), name))
-    best: dict[str, tuple] = {}
-    for run_id, rank, _ in rows:
-        if run_id not in best or rank > best[run_id]:
-            best[run_id] = rank
+        frame = pd.DataFrame({"run_id": t["run_id"].to_numpy(zero_copy_only=False)})
+        frame["ok"] = (t["status"].to_numpy(zero_copy_only=False) == "ok") if "status" in t.column_names else False
+        finished = (pc.cast(pc.cast(t["finished_at"], pa.timestamp("us", "UTC")), pa.int64()).to_numpy(
+            zero_copy_only=False) if "finished_at" in t.column_names else None)
+        frame["finished"] = (pd.Series(finished, dtype="float64").fillna(0.0).to_numpy() / 1e6
+                             if finished is not None else 0.0)
+        frame["part"] = name
+        frames.append(frame)
+    if not frames:
+        return {}
+    rows = pd.concat(frames, ignore_index=True)
+    rows = rows[rows["run_id"].duplicated(keep=False)]
+    if rows.empty:
+        return {}
+    rank = ["ok", "finished", "part"]
+    best = rows.sort_values(rank, kind="stable").groupby("run_id", sort=False)[rank].last()
+    top = rows.join(best.add_suffix("_best"), on="run_id")
+    beaten = ~np.logical_and.reduce([top[c].to_numpy() == top[f"{c}_best"].to_numpy() for c in rank])
     out: dict[str, list[str]] = {}
-    for run_id, rank, name in rows:
-        if rank != best[run_id]:
-            out.setdefault(name, []).append(run_id)
+    for name, run_id in zip(top["part"][beaten], top["run_id"][beaten]):
+        out.setdefault(name, []).append(run_id)
     return out
 
 

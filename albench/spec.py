@@ -70,6 +70,16 @@ class Grid:
         per axis value (the same text as ``run_id_of``, at a fraction of the cost).
         """
         keys = list(self.axes)
+        for combo, run_id in self._cells():
+            yield RunSpec(self.kind, {k: self.axes[k][i] for k, i in zip(keys, combo)}, run_id)
+
+    def run_ids(self) -> Iterator[str]:
+        """The run_id of every run, in grid order, without building its spec (the "what is left" check)."""
+        return (run_id for _, run_id in self._cells())
+
+    def _cells(self) -> Iterator[tuple[tuple[int, ...], str]]:
+        """(value position per axis, run_id) of every run, in grid order, excludes matched on positions."""
+        keys = list(self.axes)
         ranges = [range(len(self.axes[k])) for k in keys]
         rules = [[(keys.index(k), pos) for k, pos in rule.items()] for rule in self.exclude]
         order = sorted(range(len(keys) + 1), key=lambda i: keys[i] if i < len(keys) else "kind")
@@ -79,8 +89,7 @@ class Grid:
                 continue
             at = (*combo, 0)
             canonical = "{" + ",".join(texts[i][at[i]] for i in order) + "}"
-            run_id = hashlib.sha256(canonical.encode()).hexdigest()[:16]
-            yield RunSpec(self.kind, {k: self.axes[k][i] for k, i in zip(keys, combo)}, run_id)
+            yield combo, hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def __len__(self) -> int:
         """The number of runs, by inclusion-exclusion over the exclude rules (no spec is built)."""

@@ -327,7 +327,7 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
         results["many_values_analyze"] = {"800": measure(steps(root)["analyze"], time_cap_s=time_cap_s)}
         print(f"scale many values: {results['many_values_analyze']}", file=sys.stderr, flush=True)
     figures: dict = {"scale_store_write_s": figure(store_s, command, definition="seconds to write (or find "
-                                                   "cached) each synthetic store")}
+                                                   "cached) each synthetic store")} if store_s else {}
     for step, by_size in results.items():
         if step == "stored_ids":
             figures["scale_stored_ids"] = figure(by_size, command, definition=(

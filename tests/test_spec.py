@@ -138,6 +138,12 @@ def test_streamed_run_ids_equal_the_canonical_hash():
     specs = list(grid.specs())
     assert len(specs) == len(grid) == 2 * 2 * 2 * 2 * 2 * 2 - 2 * 2 * 2 * 2
     assert all(s.run_id == run_id_of(s.kind, s.params) for s in specs)
+    assert list(grid.run_ids()) == [s.run_id for s in specs]  # the ids alone, in the same order
+    from albench.active_bench.sampler import restrict
+
+    some = {s.run_id for s in specs[::3]}
+    sub = restrict(grid, some)
+    assert list(sub.run_ids()) == [s.run_id for s in sub.specs()] == [s.run_id for s in specs if s.run_id in some]
 
 
 def test_null_is_a_value_of_an_axis():

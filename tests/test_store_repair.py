@@ -152,3 +152,43 @@ def test_query_read_only_refuses_files_outside_the_results(tmp_path):
     assert not (tmp_path / "stolen.csv").exists() and not (tmp_path / "other.db").exists()
     # without --read-only the same SQL reads the file: that is what the option is for
     assert cli.invoke(app, ["query", str(tmp_path / "res"), f"SELECT * FROM read_csv('{secret}')"]).exit_code == 0
+
+
+def _duplicates_by_hand(parts: dict[str, list[dict]]) -> dict[str, list[str]]:
+    """The rule written out: of a run_id's rows, those of the highest (ok, finished_at, part name) stay."""
+    rank = {}
+    for name, rows in parts.items():
+        for row in rows:
+            key = (row["status"] == "ok", row["finished_at"].timestamp() if row["finished_at"] else 0.0, name)
+            rank.setdefault(row["run_id"], []).append((key, name))
+    out: dict[str, list[str]] = {}
+    for run_id, keys in rank.items():
+        best = max(k for k, _ in keys)
+        for key, name in keys:
+            if key != best:
+                out.setdefault(name, []).append(run_id)
+    return out
+
+
+def test_duplicate_rows_follow_the_rule_with_ties_missing_times_and_many_copies(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    import numpy as np
+
+    from albench.repair import _duplicates
+
+    rng = np.random.default_rng(3)
+    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    store, parts = Store(tmp_path), {}
+    for _ in range(6):  # each write is a part; ids repeat across parts, some finish times tie or are missing
+        rows = [{"run_id": f"r{int(i)}", "status": str(rng.choice(["ok", "error", "timeout"])),
+                 "finished_at": None if rng.random() < 0.2 else start + timedelta(seconds=int(rng.integers(0, 3)))}
+                for i in rng.choice(12, size=8, replace=False)]
+        before = {p.name for p in store.parts("runs")}
+        store.write(rows, [])
+        (new,) = {p.name for p in store.parts("runs")} - before
+        parts[new] = rows
+    names = sorted(parts)
+    got = {name: sorted(ids) for name, ids in _duplicates(store, names).items()}
+    expected = {name: sorted(ids) for name, ids in _duplicates_by_hand(parts).items()}
+    assert got == expected and sum(map(len, expected.values())) > 10

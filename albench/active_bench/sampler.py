@@ -40,6 +40,9 @@ class SubGrid(Grid):
     def specs(self) -> Iterator[RunSpec]:
         return (spec for spec in super().specs() if spec.run_id in self.only)
 
+    def run_ids(self) -> Iterator[str]:
+        return (run_id for run_id in super().run_ids() if run_id in self.only)
+
     def __len__(self) -> int:
         return sum(1 for _ in self.specs())
 
