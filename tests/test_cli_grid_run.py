@@ -75,6 +75,11 @@ def test_the_closing_leaderboard_reads_only_its_columns_and_equals_the_full_read
     assert {"total_s", "error", "final_accuracy"} & set(everything.columns) - set(pruned.columns)
     assert "oracle" not in set(leaderboard(pruned)["strategy"])  # the oracle baseline is still recognised
     pd.testing.assert_frame_equal(leaderboard(pruned), leaderboard(everything))
+    # without an oracle only the data set and strategy columns are read, with the same leaderboard
+    store.drop_runs(set(everything.loc[everything["strategy"] == "oracle", "run_id"]))
+    everything, fewer = store.read("runs"), store.read("runs", leaderboard_columns(grid, store))
+    assert not {"learner", "learner_params", "seed"} & set(fewer.columns) and len(fewer.columns) == 10
+    pd.testing.assert_frame_equal(leaderboard(fewer), leaderboard(everything))
 
 
 def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the_full_read(write_grid, tmp_path):
