@@ -38,10 +38,11 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   writing them run by run takes hours. Figures ``scale_compacted_<step>``,
   their growth and the goals at 10^6 and 4.6 x 10^6 (``--steps
   compacted_analyze`` or ``compacted_report``: one of the two).
-- ``ogal_grid``: the grid checks at OGAL's size, on that 4.6 x 10^6-run
-  store (its run_ids are those of its grid file): ``grid_show`` and
-  ``grid_show_exclude``, ``pending`` (must find 0 left) and ``rerun``.
-  Figures ``scale_compacted_<step>`` and their goals.
+- ``ogal_grid`` (with the full sizes, or when asked for): the grid checks
+  at OGAL's size, on that 4.6 x 10^6-run store (its run_ids are those of
+  its grid file): ``grid_show`` and ``grid_show_exclude``, ``pending``
+  (must find 0 left) and ``rerun``. Figures ``scale_compacted_<step>`` and
+  their goals.
 - ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
   random 16-hex-digit run_ids): the set of stored run_ids that the "what is
   left" check builds, the old way (a pandas column made a Python set) and
@@ -307,8 +308,8 @@ def run(quick: bool, sizes: list[int] | None = None, only: list[str] | None = No
         # OGAL's size with the full sizes, or when asked for (--sizes ... 4600000)
         compacted = compacted_figures([*sizes, *([OGAL_RUNS] if sizes == list(FULL_SIZES) else [])], time_cap_s,
                                       which)
-    if only is None or "ogal_grid" in only:
-        commands = steps(compacted_store_for(OGAL_RUNS))
+    if (only is None and sizes == list(FULL_SIZES)) or (only is not None and "ogal_grid" in only):
+        commands = steps(compacted_store_for(OGAL_RUNS))  # OGAL's size: as the compacted step, not --quick
         for step in OGAL_GRID_STEPS:
             pending_ok = compacted.get("pending", {}).get(str(OGAL_RUNS), {}).get("status", "ok") == "ok"
             compacted.setdefault(step, {})[str(OGAL_RUNS)] = (
