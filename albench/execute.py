@@ -170,11 +170,12 @@ class GridSummary:
 LOOKUP_CHUNK = 1024  # run_ids looked up in the stored set at once (RunSpecs held: about 1 MB)
 
 
-def _stored_mask(specs: Iterable[RunSpec], done: RunIds) -> Iterator[tuple[RunSpec, bool]]:
-    """Each spec with whether its run is stored, looked up ``LOOKUP_CHUNK`` at a time (``np.searchsorted``)."""
-    specs = iter(specs)
-    while chunk := list(itertools.islice(specs, LOOKUP_CHUNK)):
-        yield from zip(chunk, done.contains([spec.run_id for spec in chunk]).tolist())
+def _stored_ids(run_ids: Iterable[str], done: RunIds) -> set[str]:
+    """Those of ``run_ids`` that ``done`` holds, looked up ``LOOKUP_CHUNK`` at a time (``np.searchsorted``)."""
+    ids, out = iter(run_ids), set()
+    while chunk := list(itertools.islice(ids, LOOKUP_CHUNK)):
+        out.update(itertools.compress(chunk, done.contains(chunk)))
+    return out
 
 
 def stored_flags(grid: Grid, done: RunIds) -> np.ndarray:
@@ -223,7 +224,7 @@ def pending(grid: Grid, store: Store, rerun_failed: bool = False) -> tuple[Pendi
     if rerun_failed:
         failed = store.finished_ids(statuses=("error", "timeout"))
         if failed:
-            store.drop_runs({spec.run_id for spec, stored in _stored_mask(grid.specs(), failed) if stored})
+            store.drop_runs(_stored_ids(grid.run_ids(), failed))
     done = store.finished_ids()
     stored = stored_flags(grid, done) if done else None
     skipped = int(stored.sum()) if stored is not None else 0

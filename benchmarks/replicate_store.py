@@ -35,19 +35,15 @@ GRID_FILES = ("grid.yaml", "grid-exclude.yaml")  # as synthetic_store writes the
 KEY = ("learner", "strategy", "batch_size", "start_point", "split")  # with the data seed: a run of the grid
 
 
-def _key(data_seed: int, values) -> tuple:
-    return (data_seed, *values)
-
-
 def _spec_key(spec, shift: int) -> tuple:
     dataset = spec.params["dataset"]
     values = [v["name"] if isinstance(v, dict) else v for v in (spec.params[k] for k in KEY)]
-    return _key(dataset["params"].get("data_seed", 0) - shift, values)
+    return (dataset["params"].get("data_seed", 0) - shift, *values)
 
 
 def _row_keys(runs: pa.Table) -> list[tuple]:
     seeds = [_seed_of(p) for p in runs["dataset_params"].to_pylist()]
-    return [_key(s, v) for s, v in zip(seeds, zip(*(runs[k].to_pylist() for k in KEY)))]
+    return [(s, *v) for s, v in zip(seeds, zip(*(runs[k].to_pylist() for k in KEY)))]
 
 
 def write_grids(source: Path, target: Path, seeds_per_copy: list[list[int]]) -> None:

@@ -47,12 +47,15 @@ def _ever_excludes(low, high, risk):
 def test_time_uniform_coverage_over_many_seeds(safeguard, weight, lattice, per_step):
     """400 seeds, alpha = 0.1: the share of seeds whose sequence EVER excludes R is at most 0.1 plus 3 Monte
     Carlo standard errors (0.045)."""
-    risk = LOSSES.mean()
-    runs = 400
-    misses = sum(_ever_excludes(low, high, risk)
-                 for _, _, (low, high) in _sequences(runs, 30, weight, safeguard, lattice=lattice,
-                                                     per_step=per_step))
-    assert misses / runs <= 0.1 + 3 * np.sqrt(0.1 * 0.9 / runs), misses / runs
+    _assert_holds_uniformly(_sequences(400, 30, weight, safeguard, lattice=lattice, per_step=per_step),
+                            LOSSES.mean(), 400)
+
+
+def _assert_holds_uniformly(sequences, truth: float, runs: int, alpha: float = 0.1) -> None:
+    """The share of ``runs`` sequences that EVER exclude ``truth`` is at most alpha plus 3 Monte Carlo
+    standard errors."""
+    misses = sum(_ever_excludes(low, high, truth) for _, _, (low, high) in sequences)
+    assert misses / runs <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / runs), misses / runs
 
 
 def test_a_fixed_m_interval_looked_at_after_every_label_does_not_hold_uniformly():
@@ -132,12 +135,8 @@ def _difference_sequences(runs, budget, weight, safeguard="mixture", alpha=0.1, 
 def test_the_difference_sequence_holds_uniformly_in_time_over_many_seeds(safeguard, weight, lattice, per_step):
     """400 seeds, alpha = 0.1, a proposal that targets the disagreement: the share of seeds whose sequence of
     R_a - R_b EVER excludes the true difference is at most 0.1 plus 3 Monte Carlo standard errors."""
-    truth = LOSSES.mean() - OTHER.mean()
-    runs = 400
-    misses = sum(_ever_excludes(low, high, truth)
-                 for _, _, (low, high) in _difference_sequences(runs, 30, weight, safeguard, lattice=lattice,
-                                                                per_step=per_step))
-    assert misses / runs <= 0.1 + 3 * np.sqrt(0.1 * 0.9 / runs), misses / runs
+    _assert_holds_uniformly(_difference_sequences(400, 30, weight, safeguard, lattice=lattice, per_step=per_step),
+                            LOSSES.mean() - OTHER.mean(), 400)
 
 
 def test_the_difference_sequence_stays_in_what_is_possible_and_on_multiples_of_one_over_n():

@@ -25,7 +25,6 @@ from scipy.sparse.csgraph import connected_components
 
 from albench import finite_population as fp
 from albench.active_bench.population import ActiveBenchError
-from albench.finite_population.intervals import student_interval, t_quantile
 
 N_RANK_DRAWS = 4000
 
@@ -131,7 +130,7 @@ class FullGridEstimate:
         each method; with failed runs, ``failed`` counts them in the sampled
         blocks.
         """
-        lo, hi = student_interval(self.mean, np.diag(self.covariance), self.df, self.level)
+        lo, hi = fp.student_interval(self.mean, np.diag(self.covariance), self.df, self.level)
         p_rank, p_best = self.rank_probabilities()
         order = self.order()
         pct = f"{round(self.level * 100)}"
@@ -175,7 +174,7 @@ class FullGridEstimate:
         for a_pos, i in enumerate(order):
             for j in order[a_pos + 1:]:
                 d, v, df = self._pair(i, j)
-                lo, hi = student_interval(np.array([d]), np.array([v]), df, self.level)
+                lo, hi = fp.student_interval(np.array([d]), np.array([v]), df, self.level)
                 p = float(2 * stats.t.sf(abs(d) / np.sqrt(v), np.inf if df is None else df)) if v > 0 \
                     else float(d == 0)
                 row = {"method": self.methods[i], "versus": self.methods[j], "difference": d,
@@ -237,7 +236,7 @@ class FullGridEstimate:
             for i in better:
                 for j in worse:
                     gap = sign * (self.mean[i] - self.mean[j])
-                    margin = t_quantile(confidence, self._contrast_df(i, j)) * np.sqrt(max(var[i, j], 0.0))
+                    margin = fp.t_quantile(confidence, self._contrast_df(i, j)) * np.sqrt(max(var[i, j], 0.0))
                     if not (gap > 0 and gap >= margin):
                         return False  # NaN compares False: not settled
         return True

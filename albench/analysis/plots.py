@@ -73,9 +73,9 @@ def curve_cells(frame: Frame, curves: Curves, y: str) -> pd.DataFrame:
 
     def compute():
         runs = frame.ok[["run_id", *dict.fromkeys(keys)]].drop_duplicates("run_id")
-        return curves, group_sums(curves, runs, "n_labelled", y)  # the reference keeps id(curves) unique
+        return group_sums(curves, runs, "n_labelled", y)
 
-    return frame._cached(("curve_cells", id(curves), y), compute)[1]
+    return frame._cached(("curve_cells", curves, y), compute)  # keyed on the Curves object (hashed by identity)
 
 
 def learning_curves(frame: Frame, curves: Curves | pd.DataFrame, metric: str,
