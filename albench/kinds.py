@@ -253,10 +253,14 @@ class Kind:
     description: str = ""
     components: dict[str, Callable[[], Registry]] = field(default_factory=dict)  # key -> its registry
     grid_check: Callable[[Any], list[str]] | None = None  # cross-key problems of a loaded Grid, one line each
+    closing_path: str = ""  # "module:function" (store, grid name) -> the ClosingTables `grid run` ends with
+
+    def closing_tables(self, store, name: str) -> list:
+        """The tables (``albench.closing_tables.ClosingTable``) that ``grid run`` prints at its end."""
+        return _load(self.closing_path)(store, name) if self.closing_path else []
 
     def runner(self) -> Callable:
-        module, _, func = self.runner_path.partition(":")
-        return getattr(importlib.import_module(module), func)
+        return _load(self.runner_path)
 
     def implementations(self, params: dict[str, Any]) -> dict[str, str | None]:
         """``<key>_impl``: which code makes each component of a run (``Entry.implementation``)."""
@@ -279,6 +283,12 @@ class Kind:
         return out
 
 
+def _load(path: str) -> Callable:
+    """The function named by ``"module:function"``, imported now (not when the kinds are defined)."""
+    module, _, func = path.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
 @dataclass
 class RunResult:
     """What a runner returns: summary metrics (one row) and per-cycle/step rows."""
@@ -289,7 +299,9 @@ class RunResult:
 
 KINDS: dict[str, Kind] = {
     "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning",
-               {"dataset": _datasets, "learner": _learners, "strategy": _strategies}),
+               {"dataset": _datasets, "learner": _learners, "strategy": _strategies},
+               closing_path="albench.closing_tables:al_tables"),
     "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
-               {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check),
+               {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check,
+               closing_path="albench.closing_tables:at_tables"),
 }

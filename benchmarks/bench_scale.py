@@ -40,8 +40,9 @@ A step whose memory passes ``MEMORY_CAP_GIB`` or whose wall time passes
   compacted_analyze`` or ``compacted_report``: one of the two).
 - ``ogal_grid`` (with the full sizes, or when asked for): the grid checks
   at OGAL's size, on that 4.6 x 10^6-run store (its run_ids are those of
-  its grid file): ``grid_show`` and ``grid_show_exclude``, ``pending``
-  (must find 0 left) and ``rerun``. Figures ``scale_compacted_<step>`` and
+  its grid file): ``grid_show`` and ``grid_show_exclude``, ``pending`` and
+  ``pending_exclude`` (must find 0 left; the second with the exclude rule of
+  ``grid-exclude.yaml``) and ``rerun``. Figures ``scale_compacted_<step>`` and
   their goals.
 - ``stored_ids`` (in this process, once, at ``STORED_IDS`` = 4.6 x 10^6
   random 16-hex-digit run_ids): the set of stored run_ids that the "what is
@@ -97,7 +98,7 @@ PENDING = ("import sys; from albench.spec import load_grid; from albench.store i
 STORED_IDS = 4_600_000
 OGAL_RUNS = 4_600_000
 COMPACTED_STEPS = ("analyze", "report")
-OGAL_GRID_STEPS = ("grid_show", "grid_show_exclude", "pending", "rerun")
+OGAL_GRID_STEPS = ("grid_show", "grid_show_exclude", "pending", "pending_exclude", "rerun")
 REPLICA_VERSION = 3  # bump when replicate_store changes (3: the run_ids of the replicated grid)
 QUERY_SQL = "SELECT strategy, avg(auc_accuracy) FROM runs GROUP BY 1"
 COMPACT_MAX_RUNS = 10_000  # the many-parts store takes about 25 s per 10^3 parts to write
@@ -108,7 +109,7 @@ DUCKDB = ("import sys, duckdb; print(duckdb.sql(\"SELECT strategy, avg(auc_accur
 # goals of issue 14: (step, size) -> (wall seconds, peak GiB)
 GOALS = {("analyze", 1_000_000): (300, 4), ("report", 1_000_000): (300, 4),
          ("analyze", 4_600_000): (None, 8), ("report", 4_600_000): (None, 8),
-         ("pending", 4_600_000): (60, 2), ("rerun", 4_600_000): (60, 2),
+         ("pending", 4_600_000): (60, 2), ("pending_exclude", 4_600_000): (60, 2), ("rerun", 4_600_000): (60, 2),
          ("grid_show", 4_600_000): (10, None), ("grid_show_exclude", 4_600_000): (10, None)}
 
 
@@ -121,6 +122,7 @@ def steps(root: Path) -> dict[str, list[str]]:
         "grid_show": [*ALBENCH, "grid", "show", grid],
         "grid_show_exclude": [*ALBENCH, "grid", "show", grid_x],
         "pending": [PY, "-c", PENDING, grid, str(root)],
+        "pending_exclude": [PY, "-c", PENDING, grid_x, str(root)],
         "rerun": [*ALBENCH, "grid", "run", grid, "--out", str(root)],
         "duckdb_groupby": [PY, "-c", DUCKDB, str(root)],
     }

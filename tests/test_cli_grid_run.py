@@ -62,7 +62,9 @@ def test_the_closing_leaderboard_reads_only_its_columns_and_equals_the_full_read
     import pandas as pd
 
     from albench.analysis.leaderboard import leaderboard
-    from albench.cli.grid import leaderboard_columns
+    from albench.analysis.stored_board import stored_leaderboard
+    from albench.closing_tables import al_columns, al_tables
+    from albench.results import Results
 
     grid = load_grid(write_grid(small_al_grid(params={
         "dataset": ["iris", "wine"], "learner": ["logreg", "knn"], "strategy": ["random", "margin", "oracle"],
@@ -70,23 +72,29 @@ def test_the_closing_leaderboard_reads_only_its_columns_and_equals_the_full_read
     store = Store(tmp_path / "out")
     run_grid(grid, store)
     everything = store.read("runs")
-    pruned = store.read("runs", leaderboard_columns(grid, store))
+    # an oracle baseline: the runs are read, only the columns the table needs
+    assert stored_leaderboard(Results(store.root)) is None
+    pruned = store.read("runs", al_columns(store))
     assert len(pruned.columns) < len(everything.columns) / 2
     assert {"total_s", "error", "final_accuracy"} & set(everything.columns) - set(pruned.columns)
-    assert "oracle" not in set(leaderboard(pruned)["strategy"])  # the oracle baseline is still recognised
+    [table] = al_tables(store, grid.name)
+    assert "oracle" not in set(table.frame["strategy"])  # the oracle baseline is still recognised
+    pd.testing.assert_frame_equal(table.frame, leaderboard(everything))
     pd.testing.assert_frame_equal(leaderboard(pruned), leaderboard(everything))
-    # without an oracle only the data set and strategy columns are read, with the same leaderboard
+    # without an oracle the table is a DuckDB group-by, with the same leaderboard
     store.drop_runs(set(everything.loc[everything["strategy"] == "oracle", "run_id"]))
-    everything, fewer = store.read("runs"), store.read("runs", leaderboard_columns(grid, store))
-    assert not {"learner", "learner_params", "seed"} & set(fewer.columns) and len(fewer.columns) == 10
-    pd.testing.assert_frame_equal(leaderboard(fewer), leaderboard(everything))
+    everything = store.read("runs")
+    [table] = al_tables(store, grid.name)
+    assert stored_leaderboard(Results(store.root)) is not None
+    pd.testing.assert_frame_equal(table.frame, stored_leaderboard(Results(store.root)))
+    pd.testing.assert_frame_equal(table.frame, leaderboard(everything))
 
 
 def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the_full_read(write_grid, tmp_path):
     import pandas as pd
 
     from albench.active_testing.report import final_errors, reliability_warnings
-    from albench.cli.grid import leaderboard_columns
+    from albench.closing_tables import at_columns, at_tables
 
     grid = load_grid(write_grid({"name": "at-small", "kind": "at", "params": {
         "dataset": "iris", "model": "logreg", "train_size": 30, "proposal": ["uniform", "surrogate_loss"],
@@ -94,8 +102,11 @@ def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the
     store = Store(tmp_path / "out")
     run_grid(grid, store)
     everything = store.read("runs")
-    pruned = store.read("runs", leaderboard_columns(grid, store))
+    pruned = store.read("runs", at_columns(store))
     assert len(pruned.columns) < len(everything.columns)
     assert {"lure_estimate", "total_s"} <= set(everything.columns) - set(pruned.columns)
     pd.testing.assert_frame_equal(final_errors(pruned), final_errors(everything))
     assert reliability_warnings(pruned) == reliability_warnings(everything) != []
+    [table] = at_tables(store, grid.name)
+    pd.testing.assert_frame_equal(table.frame, final_errors(everything))
+    assert table.warnings == reliability_warnings(everything)

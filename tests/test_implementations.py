@@ -52,3 +52,28 @@ def test_rows_record_implementations_and_a_changed_plugin_is_found(tmp_path):
     assert set(after["run_id"]) == before and len(after) == len(before)  # each run stored once
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert "another implementation" not in proc.stdout, proc.stdout
+
+
+def test_changed_rows_are_counted_per_component_and_implementation(write_grid, tmp_path):
+    from albench.kinds import KINDS
+
+    grid = load_grid(write_grid(small_al_grid()))
+    now = KINDS["al"].implementations_of("strategy", ["margin", "random"])
+    store = Store(tmp_path / "out")
+    older = [{"run_id": f"old{i}", "kind": "al", "status": "ok", "strategy": "margin"} for i in range(3)]
+    store.write(older, [])  # written before implementations were recorded: unknown, not changed
+    rows = []
+    for i, (strategy, made_by) in enumerate([("margin", now["margin"]), ("margin", "albench.x@aaaaaaaaaaaa"),
+                                             ("margin", "albench.x@bbbbbbbbbbbb"), ("margin", "albench.x@cccccccccccc"),
+                                             ("random", now["random"]), ("random", "albench.y@dddddddddddd"),
+                                             ("elsewhere", "albench.z@eeeeeeeeeeee")]):
+        rows.append({"run_id": f"r{i}", "kind": "al", "status": "ok", "strategy": strategy, "strategy_impl": made_by})
+    for half in (rows[::2], rows[1::2]):
+        store.write(half, [])
+    found = changed(grid, store)
+    assert found.unknown == 3
+    assert found.by_component[("strategy", "margin")] == (3, "albench.x@aaaaaaaaaaaa, albench.x@bbbbbbbbbbbb",
+                                                          now["margin"])
+    assert found.by_component[("strategy", "random")] == (1, "albench.y@dddddddddddd", now["random"])
+    assert ("strategy", "elsewhere") not in found.by_component  # not a component of this grid
+    assert found.run_ids == {"r1", "r2", "r3", "r5"}

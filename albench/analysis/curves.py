@@ -55,7 +55,7 @@ class Curves:
         if not results.parts("curves"):
             return None
         con = connect(results)
-        _configure(con)
+        limit_memory(con)
         columns = [row[0] for row in con.execute("DESCRIBE curves").fetchall()]
         if "run_id" not in columns:
             return None
@@ -99,11 +99,12 @@ def _connect():
 
     con = duckdb.connect()
     con.execute(f"SET disabled_optimizers = '{NAN_UNSAFE_OPTIMIZERS}'")
-    _configure(con)
+    limit_memory(con)
     return con
 
 
-def _configure(con) -> None:
+def limit_memory(con) -> None:
+    """DuckDB spills past ``MEMORY_LIMIT``; results in any order (the figures sort what they show)."""
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = false")
 

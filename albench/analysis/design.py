@@ -31,7 +31,7 @@ from scipy.stats import rankdata
 
 from albench.analysis.frame import REPLICATES, Frame
 from albench.analysis.leaderboard import block_matrix
-from albench.analysis.stats import kendall_tau_rows
+from albench.analysis.stats import group_means, kendall_tau_rows
 
 TARGET_TAU = 0.9
 EXACT_K = 50  # every k up to this is evaluated; beyond it, a geometric grid (each k costs n_subsets leaderboards)
@@ -67,7 +67,7 @@ def k_grid(n: int) -> list[int]:
 def _cell_means(frame: Frame, metric: str, factor: str, blocks: list, methods: list) -> np.ndarray:
     """blocks x factor values x methods mean metric (NaN for empty cells)."""
     ok = frame.ok[frame.ok[frame.block].isin(blocks)]
-    means = ok.groupby([frame.block, factor, frame.method])[metric].mean()
+    means = group_means(ok[metric], [ok[frame.block], ok[factor], ok[frame.method]])
     index = pd.MultiIndex.from_product([blocks, frame.values(factor), methods])
     return means.reindex(index).to_numpy(dtype=float).reshape(len(blocks), -1, len(methods))
 

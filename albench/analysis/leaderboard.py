@@ -34,7 +34,7 @@ def block_matrix(frame: Frame, metric: str, block: str | list[str] | None = None
     ok = frame.ok if rows is None else rows
     ok = ok[ok[metric].notna()]
     key = block_key(ok, block or frame.block)
-    matrix = ok.groupby([key.rename("block"), ok[frame.method]])[metric].mean().unstack(frame.method)
+    matrix = stats.group_means(ok[metric], [key.rename("block"), ok[frame.method]]).unstack(frame.method)
     methods = sorted(frame.ok[frame.method].unique())
     return matrix.reindex(columns=methods).dropna(axis=0, how="any")
 
@@ -99,15 +99,9 @@ def compare(frame: Frame, metric: str | None = None, block: str | list[str] | No
     mean_rank = ranks.mean(axis=0)
     fried = stats.friedman(matrix)
     nem = stats.nemenyi(matrix)
-    runs = frame.runs.groupby(frame.method)
-    table = pd.DataFrame({
-        f"mean_{metric}": ok.groupby(frame.method)[metric].mean(),
-        "mean_rank": mean_rank,
-        "runs": runs.size(),
-        "failures": runs["status"].apply(lambda s: int((s != "ok").sum())),
-    })
+    runs, failures = run_counts(frame)
+    table = ranked_table(metric, better, stats.group_means(ok[metric], [ok[frame.method]]), mean_rank, runs, failures)
     table.index.name = frame.method
-    table = table.sort_values(["mean_rank", f"mean_{metric}"], ascending=[True, not better])
     best = table.index[0]
     if best in nem.index:
         table["p_vs_best"] = nem.loc[best].reindex(table.index)
@@ -119,6 +113,24 @@ def compare(frame: Frame, metric: str | None = None, block: str | list[str] | No
     return Comparison(metric, better, frame.method, table.reset_index(), matrix, ranks, fried, nem,
                       stats.critical_difference(matrix.shape[1], matrix.shape[0], alpha), alpha,
                       int(all_blocks - len(matrix)), parts, finer)
+
+
+def run_counts(frame: Frame) -> tuple[pd.Series, pd.Series]:
+    """Per method: its runs, and those that did not succeed."""
+    grouped = frame.runs.groupby(frame.method)
+    return grouped.size(), grouped["status"].apply(lambda s: int((s != "ok").sum()))
+
+
+def ranked_table(metric: str, better: bool, means: pd.Series, mean_rank: pd.Series, runs: pd.Series,
+                 failures: pd.Series) -> pd.DataFrame:
+    """The leaderboard's columns, one row per method (the index), best mean rank first, then best mean."""
+    table = pd.DataFrame({f"mean_{metric}": means, "mean_rank": mean_rank, "runs": runs, "failures": failures})
+    return table.sort_values(["mean_rank", f"mean_{metric}"], ascending=[True, not better])
+
+
+def counts_table(runs: pd.Series, failures: pd.Series, method: str) -> pd.DataFrame:
+    """The leaderboard when nothing can be ranked: runs and failures per method."""
+    return pd.DataFrame({"runs": runs, "failures": failures}).rename_axis(method).reset_index()
 
 
 def leaderboard(runs: pd.DataFrame, metric: str | None = None, by: str | None = None,
@@ -137,6 +149,4 @@ def leaderboard(runs: pd.DataFrame, metric: str | None = None, by: str | None = 
         metric = frame.check_metric(metric)
         if not block_matrix(frame, metric, block).empty:
             return compare(frame, metric, block).table.drop(columns="p_vs_best", errors="ignore")
-    grouped = frame.runs.groupby(frame.method)
-    return pd.DataFrame({"runs": grouped.size(),
-                         "failures": grouped["status"].apply(lambda s: int((s != "ok").sum()))}).reset_index()
+    return counts_table(*run_counts(frame), frame.method)

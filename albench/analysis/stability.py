@@ -50,7 +50,8 @@ import pandas as pd
 
 from albench.analysis.curves import Curves, jaccard_first, query_sequences
 from albench.analysis.frame import Frame
-from albench.analysis.stats import MIN_RELIABLE_UNITS, block_ranks, bootstrap_ci, kendall_tau_rows, nanmean
+from albench.analysis.stats import (MIN_RELIABLE_UNITS, block_ranks, bootstrap_ci, group_means, kendall_tau_rows,
+                                    nanmean)
 
 MEASURES = ("kendall_tau", "pearson_r", "jaccard")
 SUFFIXES = ("", "_low", "_high", "_worst", "_worst_pair", "_units", "_reliable")
@@ -127,7 +128,7 @@ def _matrix(values: list, pairs: list, pair_values: np.ndarray) -> pd.DataFrame:
 def _tau(frame: Frame, ok: pd.DataFrame, metric: str, h: str, values: list, pairs: list, n_resamples: int,
          confidence: float, seed: int) -> tuple[dict, pd.DataFrame]:
     blocks, methods = frame.values(frame.block), frame.values(frame.method)
-    means = ok.groupby([h, frame.block, frame.method], observed=True)[metric].mean()
+    means = group_means(ok[metric], [ok[h], ok[frame.block], ok[frame.method]])
     means = means.reindex(pd.MultiIndex.from_product([values, blocks, methods])).unstack(-1)
     means = means.reindex(index=pd.MultiIndex.from_product([values, blocks]), columns=methods)  # natural order
     ranks = block_ranks(means, frame.higher_is_better(metric)).to_numpy(dtype=float)

@@ -70,6 +70,15 @@ class Friedman:
     n_methods: int
 
 
+def group_means(values: pd.Series, by: list) -> pd.Series:
+    """The mean of ``values`` per group of ``by`` (columns of the same rows), summed in ascending order
+    within each group: the same values give the same mean to the bit, whatever order their rows are in,
+    so two methods identical in every run (margin and entropy on binary data) tie in every block however
+    their run_ids interleave. NaN is skipped, as by pandas."""
+    order = np.argsort(values.to_numpy(dtype=float), kind="stable")
+    return values.iloc[order].groupby([b.iloc[order] for b in by]).mean()
+
+
 def block_ranks(matrix: pd.DataFrame, higher_is_better: bool = True) -> pd.DataFrame:
     """Ranks within each row (block) of a blocks x methods matrix; 1 is best, ties share."""
     return matrix.rank(axis=1, ascending=not higher_is_better, method="average")

@@ -226,83 +226,41 @@ def _duration(seconds: float) -> str:
 
 
 def _closing_tables(grid: Grid, store) -> None:
-    """The leaderboard (active testing: the estimators' errors) of everything stored."""
-    from albench.analysis.leaderboard import leaderboard
+    """The leaderboard (active testing: the estimators' errors) of everything stored (``Kind.closing_tables``)."""
+    from albench.kinds import KINDS
+    from albench.results import ResultsError
     from albench.store import StoreError
 
     try:
-        runs = store.read("runs", leaderboard_columns(grid, store))
-    except StoreError as exc:
+        tables = KINDS[grid.kind].closing_tables(store, grid.name)
+    except (StoreError, ResultsError) as exc:
         fail(str(exc))
-    if not runs.empty and grid.kind == "at":
-        from albench.active_testing.report import final_errors, reliability_warnings
-
-        print_frame(final_errors(runs), floatfmt="{:.3g}",
-                    title=f"{grid.name}: error of the final estimate, grouped by every varying key (seeds "
-                          "averaged): mean squared error with BCa 95 % interval, median, interval coverage")
-        for line in reliability_warnings(runs):
+    for table in tables:
+        print_frame(table.frame, floatfmt=table.floatfmt, title=table.title)
+        for line in table.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False)
-    elif not runs.empty:
-        print_frame(leaderboard(runs), title=f"leaderboard ({grid.name}, mean AUC of accuracy)")
     console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
-
-
-def _stores_an_oracle(store) -> bool:
-    from albench.analysis.normalized import is_oracle
-
-    strategies = store.read("runs", ["strategy"])
-    return "strategy" in strategies and any(is_oracle(s) for s in strategies["strategy"].dropna().unique())
-
-
-AT_OUTPUTS = ("_squared_error", "_ci_low", "_ci_high")  # per estimator: the final table's errors and intervals
-
-
-def leaderboard_columns(grid: Grid, store) -> list[str] | None:
-    """The runs columns the closing table reads, so a re-run of a huge store does not load every column.
-
-    Bookkeeping, the grid kind's hyperparameters with their ``*_params`` (the
-    tables label methods and group by them), and then, for AL, the AUC
-    metrics (``auc_accuracy`` is ranked; an oracle baseline normalises all
-    three); for active testing, each estimator's squared error and interval,
-    the true risk and the largest importance weight (the reliability
-    warning). None (every column) for a kind albench does not know. An AL
-    leaderboard without an oracle baseline ranks strategies within data sets
-    by their mean over runs, so it needs no other hyperparameter: then only
-    the data set and strategy columns are read (at OGAL's size, 10 columns of
-    4.6 x 10^6 runs instead of 26).
-    """
-    from albench.kinds import KINDS
-
-    if grid.kind not in KINDS:
-        return None
-    keys = list(KINDS[grid.kind].params.model_fields)
-    columns = ["run_id", "kind", "status", *keys, *(f"{k}_params" for k in keys)]
-    if grid.kind == "al":
-        metrics = ["auc_accuracy", "auc_macro_f1", "auc_weighted_f1"]
-        if not _stores_an_oracle(store):  # an oracle's normalisation matches runs on every hyperparameter
-            return ["run_id", "kind", "status", "dataset", "dataset_params", "strategy", "strategy_params", *metrics]
-        return [*columns, *metrics]
-    from albench.results import Results
-
-    stored = Results(store.root).columns("runs")  # estimators are plug-ins: their columns are found by name
-    return [*columns, "true_risk", "max_weight", *(c for c in stored if c.endswith(AT_OUTPUTS))]
 
 
 def _changed_implementations(grid: Grid, store, rerun: bool) -> None:
     """Say how many stored rows another implementation made; with ``rerun``, drop them so they run again."""
     from albench.implementations import changed
+    from albench.results import ResultsError
     from albench.store import StoreError
 
     try:
         found = changed(grid, store)
-    except StoreError as exc:
+    except (StoreError, ResultsError) as exc:
         fail(str(exc))
     for line in found.lines():
         console.print(line, markup=False, highlight=False)
-    if found.run_ids and rerun:
-        store.drop_runs(found.run_ids)
+    if found.by_component and rerun:
+        try:
+            store.drop_runs(found.run_ids)
+        except (StoreError, ResultsError) as exc:
+            fail(str(exc))
         console.print(f"{len(found.run_ids)} row(s) dropped: they run again now", markup=False, highlight=False)
-    elif found.run_ids:
+    elif found.by_component:
         console.print("they count as done; --rerun-changed runs them again", markup=False, highlight=False)
 
 
