@@ -20,7 +20,7 @@ from albench.finite_population.intervals import t_quantile
 from albench.execute import run_grid
 from albench.spec import grid_from_dict
 from albench.store import Store
-from active_bench_helpers import synthetic_runs
+from benchmarks.active_bench_population import synthetic_runs
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,21 @@ def test_the_leaderboard_and_pairs_follow_the_estimate(synthetic):
     assert (table["ci95_low"] <= table[f"mean_{est.metric}"]).all()
     assert len(pairs) == 3 and (pairs["difference"] >= 0).all()
     assert 0 <= table["p_best"].iloc[0] <= 1
+
+
+def test_rank_probabilities_are_multivariate_t_draws_with_the_smallest_contrast_df():
+    from scipy import stats
+
+    se = np.sqrt(2e-4)  # of the difference of two means of variance 1e-4
+    df = np.array([[np.nan, 3.0], [3.0, np.nan]])
+    few = FullGridEstimate("auc_accuracy", ["a", "b"], np.array([0.52, 0.5]), np.eye(2) * 1e-4, 5, 50, 1,
+                           contrast_df=df)
+    assert few.rank_df() == 3.0
+    assert few.rank_probabilities()[1] == pytest.approx(stats.t.cdf(0.02 / se, 3), abs=0.015)
+    normal = FullGridEstimate("auc_accuracy", ["a", "b"], np.array([0.52, 0.5]), np.eye(2) * 1e-4, 5, 50, 1)
+    assert normal.rank_df() is None
+    assert normal.rank_probabilities()[1] == pytest.approx(stats.norm.cdf(0.02 / se), abs=0.015)
+    assert few.rank_probabilities()[1] < normal.rank_probabilities()[1] - 0.02  # few blocks: less sure
 
 
 def test_stopping_rules_read_the_intervals():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from active_bench_helpers import synthetic_runs
 from albench.active_bench.population import population
 from benchmarks import bench_active_bench as bench
+from benchmarks.active_bench_population import synthetic_runs
 
 
 def test_separated_pairs_are_those_a_paired_test_rejects():

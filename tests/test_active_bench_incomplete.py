@@ -13,28 +13,7 @@ from albench.execute import run_grid
 from albench.finite_population.intervals import t_quantile
 from albench.spec import grid_from_dict
 from albench.store import Store
-from active_bench_helpers import synthetic_runs
-
-
-def excluded_runs():
-    """Entropy dropped on digits, margin dropped for gnb at batch size 5: 3 kinds of block."""
-    runs = synthetic_runs(["iris", "wine", "digits"], ["logreg", "gnb"], ["random", "margin", "entropy"], [1, 5], 4,
-                          seed=2)
-    drop = ((runs["strategy"] == "entropy") & (runs["dataset"] == "digits")) | (
-        (runs["strategy"] == "margin") & (runs["learner"] == "gnb") & (runs["batch_size"] == 5))
-    return runs[~drop].reset_index(drop=True)
-
-
-def full_grid_truth(values: np.ndarray, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each method's mean over its cells, and each pair's mean difference over the blocks holding both."""
-    k = values.shape[1]
-    means = np.array([values[held[:, i], i].mean() for i in range(k)])
-    pairs = np.full((k, k), np.nan)
-    for i in range(k):
-        for j in range(k):
-            both = held[:, i] & held[:, j]
-            pairs[i, j] = (values[both, i] - values[both, j]).mean() if i != j else 0.0
-    return means, pairs
+from benchmarks.active_bench_population import excluded_runs, full_grid_truth, synthetic_runs
 
 
 def _over_seeds(pop, values, n_blocks, seeds, rounds=1):

@@ -10,7 +10,8 @@ is exactly the difference of the two means.
 Intervals, p-values and the ``settled`` rule are Student-t with each
 figure's effective degrees of freedom (``df``, ``pair_df``,
 ``contrast_df``); a field left None is read as normal (infinite degrees of
-freedom). The rank probabilities stay normal draws.
+freedom). The rank probabilities are draws from the multivariate t with the
+smallest of the contrasts' degrees of freedom.
 """
 
 from __future__ import annotations
@@ -94,9 +95,9 @@ class FullGridEstimate:
     def rank_probabilities(self, seed: int = 0) -> tuple[np.ndarray, float]:
         """P(each method's estimated rank is its true rank) and P(the estimated best is the best).
 
-        Under the normal approximation of the estimate (means and covariance;
-        not the Student-t of the intervals, so with few blocks these lean
-        optimistic), from ``N_RANK_DRAWS`` draws with ``seed``. The rank
+        From ``N_RANK_DRAWS`` draws with ``seed`` of the estimate's
+        multivariate t (means, covariance and ``rank_df``): with few blocks a
+        normal draw would lean optimistic, as a normal interval is too narrow. The rank
         probability is NaN for a method that is identical to another on every
         sampled block (their order is a tie the sample cannot break) and
         where a mean is not estimable. When the estimated best has such
@@ -111,6 +112,9 @@ class FullGridEstimate:
                 rng = np.random.default_rng(seed)
                 mean, cov = np.where(known, self.mean, 0.0), np.where(np.outer(known, known), self.covariance, 0.0)
                 draws = rng.multivariate_normal(mean, cov, size=N_RANK_DRAWS, method="eigh")
+                df = self.rank_df()
+                if df is not None:  # one chi-square scale per draw: the multivariate t
+                    draws = mean + (draws - mean) * np.sqrt(df / rng.chisquare(df, size=(N_RANK_DRAWS, 1)))
                 signed = -draws if self.higher_is_better else draws
                 ranks = np.argsort(np.argsort(signed, axis=1, kind="stable"), axis=1)
                 own = np.argsort(self.order())  # estimated rank of each method (0: best)
@@ -121,6 +125,19 @@ class FullGridEstimate:
             p_rank = np.where(unsure, np.nan, p_rank)
             self._ranks[seed] = (p_rank, p_best if known.all() else np.nan)
         return self._ranks[seed]
+
+    def rank_df(self) -> float | None:
+        """Degrees of freedom of the rank probabilities' draws: the smallest of the differences of two
+        estimable means (``contrast_df``; else of the means, ``df``), None (normal) without any."""
+        known = np.isfinite(self.mean)
+        if self.contrast_df is not None:
+            dfs = np.asarray(self.contrast_df, dtype=float)[np.ix_(known, known)][~np.eye(int(known.sum()), dtype=bool)]
+        elif self.df is not None:
+            dfs = np.asarray(self.df, dtype=float)[known]
+        else:
+            return None
+        dfs = dfs[np.isfinite(dfs) & (dfs > 0)]
+        return float(dfs.min()) if len(dfs) else None
 
     def table(self) -> pd.DataFrame:
         """The estimated leaderboard: one row per method, best first.

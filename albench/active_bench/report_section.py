@@ -45,7 +45,7 @@ def estimate_html(est: FullGridEstimate) -> list[str]:
            f"from the sampled blocks (without bias, unless a note below says otherwise), with {pct} % intervals "
            f"({'higher' if est.higher_is_better else 'lower'} is better)."),
         _p(f"P(the estimated best, {best}, is the best) = {tables.number(p_best)}; p_rank_right: the probability "
-           f"that each method's estimated rank is its rank in the full grid (normal approximation)."),
+           f"that each method's estimated rank is its rank in the full grid (multivariate t draws)."),
         tables.to_html(leaderboard_table(est), ("rank", "method"), "full-grid-leaderboard"),
         _p(f"Pairwise differences of full-grid means ({pct} % intervals), better estimate first."),
         tables.to_html(pairwise_table(est), ("method", "versus"), "full-grid-pairwise"),
