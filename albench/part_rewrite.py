@@ -1,5 +1,6 @@
 """Dropping runs from a results folder in place (``Store.drop_runs``: ``--rerun-failed``, ``--rerun-changed``,
-``grid prune``), at the cost of the files that hold them.
+``grid prune``; and ``albench fsck --repair``, which moves duplicate rows aside), at the cost of the files
+that hold them.
 
 Which parts hold a dropped run_id is read from their ``run_id`` column alone, a row group at a time and
 as a dictionary (each distinct id is matched once, not once per curve row). The Parquet min/max
@@ -56,25 +57,33 @@ def holds_any(path: Path, run_ids: pa.Array) -> bool:
     return False
 
 
-def rewrite_without(path: Path, run_ids: pa.Array) -> None:
+def rewrite_without(path: Path, run_ids: pa.Array, moved_to: Path | None = None) -> None:
     """Rewrite the part ``path`` without the rows of ``run_ids``, a row group at a time, to a temporary name
-    flushed to disk and then renamed over ``path`` (its schema and metadata kept)."""
+    flushed to disk and then renamed over ``path`` (its schema and metadata kept). With ``moved_to``, the
+    rows left out are written there (``albench fsck --repair``'s quarantine), on disk before the rename."""
     tmp = temporary_name(path)
-    writer = None
+    writer = moved = None
     try:
         for group in row_groups(path):
             if writer is None:
                 writer = pq.ParquetWriter(tmp, group.schema)
-            kept = group.filter(pc.invert(pc.is_in(group["run_id"], value_set=run_ids)))
+                moved = pq.ParquetWriter(moved_to, group.schema) if moved_to is not None else None
+            dropped = pc.is_in(group["run_id"], value_set=run_ids)
+            kept = group.filter(pc.invert(dropped))
             if len(kept):
                 writer.write_table(kept, row_group_size=ROW_GROUP_ROWS)
+            if moved is not None:
+                moved.write_table(group.filter(dropped), row_group_size=ROW_GROUP_ROWS)
         if writer is None:  # no row group: nothing to drop
             return
-        writer.close()
-        with open(tmp, "rb") as f:  # the new file reaches the disk before it replaces the old one
-            os.fsync(f.fileno())
+        for done, file in ((moved, moved_to), (writer, tmp)):  # both on disk before the old file goes
+            if done is not None:
+                done.close()
+                with open(file, "rb") as f:
+                    os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
-        if writer is not None:
-            writer.close()  # a no-op once closed
+        for w in (writer, moved):
+            if w is not None:
+                w.close()  # a no-op once closed
         tmp.unlink(missing_ok=True)

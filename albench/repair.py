@@ -12,7 +12,8 @@ into ``<root>/quarantine/``, never deleting a row:
 - a run_id stored in more than one runs row (folders written by two
   processes at once before the writer lock) keeps one row, the ``ok`` one if
   any, else the last finished; the other rows and their curves rows (same part
-  name) are rewritten into ``quarantine/`` and out of their parts;
+  name) are rewritten into ``quarantine/`` and out of their parts, a row group
+  at a time (``albench.part_rewrite``);
 - parts that a compacted file replaces (``albench.compaction``: a compaction
   interrupted after its commit) hold rows that the compacted file holds too,
   and no reader counts them; they are moved there (not counted as
@@ -33,9 +34,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from albench.store import TABLES, DamagedPart, Store, read_part, replaced_names, row_groups, write_atomic
+from albench.part_rewrite import rewrite_without
+from albench.store import TABLES, DamagedPart, Store, read_part, replaced_names, row_groups
 
 QUARANTINE = "quarantine"
 
@@ -144,12 +145,9 @@ def repair(root: Path) -> Findings:
                 path = store.dir(table) / name
                 if not path.exists():
                     continue
-                t = read_part(path)
-                moved = pc.is_in(t["run_id"], value_set=ids)
                 target = root / QUARANTINE / table / f"duplicates-{name}"
                 target.parent.mkdir(parents=True, exist_ok=True)
-                pq.write_table(t.filter(moved), target)
-                write_atomic(t.filter(pc.invert(moved)), path)
+                rewrite_without(path, ids, moved_to=target)  # a row group at a time
         for path in found.temporary:
             path.unlink(missing_ok=True)
     return found

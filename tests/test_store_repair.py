@@ -136,6 +136,25 @@ def test_fsck_moves_duplicate_rows_aside_keeping_the_ok_row(tmp_path):
     assert check(tmp_path).clean
 
 
+def test_fsck_moves_duplicates_out_of_a_part_of_many_row_groups_keeping_its_metadata(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store = Store(tmp_path)
+    store.write([{"run_id": "r3", "status": "ok"}, {"run_id": "r7", "status": "ok"}], [])  # the copies kept
+    rows = pa.table({"run_id": [f"r{i}" for i in range(10)], "status": ["error"] * 10})
+    big = tmp_path / "runs" / "part-big.parquet"
+    pq.write_table(rows.replace_schema_metadata({b"note": b"kept"}), big, row_group_size=3)
+    assert pq.ParquetFile(big).num_row_groups == 4
+    repair(tmp_path)
+    left = pq.read_table(big)
+    assert left.schema.metadata[b"note"] == b"kept"
+    assert left["run_id"].to_pylist() == [f"r{i}" for i in range(10) if i not in (3, 7)]
+    moved = pq.read_table(tmp_path / "quarantine" / "runs" / "duplicates-part-big.parquet")
+    assert moved.to_pydict() == {"run_id": ["r3", "r7"], "status": ["error", "error"]}
+    assert check(tmp_path).clean and sorted(store.read("runs")["run_id"]) == [f"r{i}" for i in range(10)]
+
+
 def test_query_read_only_refuses_files_outside_the_results(tmp_path):
     store = Store(tmp_path / "res")
     store.write([{"run_id": "a", "status": "ok", "auc_accuracy": 0.5}], [])
