@@ -27,7 +27,12 @@ had degrees of freedom); ``ci_width_vs_normal``, the median ratio of a
 mean's Student-t half-width to the normal one; ``unseparated_right_active``
 and ``_uniform``: over the pairs the full grid does *not* separate, the mean
 share of repetitions that order them as the full grid does (near 0.5 for a
-near-tie), which is what governs the median Kendall tau.
+near-tie), which is what governs the median Kendall tau. ``tau_ideal``,
+``tau_mean_ideal``, ``tau_gain_ideal`` and ``unseparated_right_ideal``: the
+same for an ideal design (``ideal_stratified``) whose estimates carry only
+the replicate noise of the blocks it samples, every design cell's effect
+removed; where its tau gain over uniform is below 0.1, the tau goal is out
+of reach of any design whose error is that noise.
 
     python -m benchmarks --only active_bench [--quick]
 """
@@ -78,6 +83,21 @@ def uniform_blocks(values: np.ndarray, n_blocks: int, repeats: int, rng: np.rand
     return values[picks].mean(axis=1)
 
 
+def ideal_stratified(values: np.ndarray, cells: np.ndarray, n_blocks: int, repeats: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """(repeats, K) normal draws of an ideal design's estimates: one that removes every design cell's
+    effect, so that only the replicate noise of the blocks sampled is left (the pooled within-cell
+    covariance, times 1/n - 1/N), as stratifying on every cell with known cell weights would. The
+    full-grid means are its expectation. What it orders rightly, no design can expect to beat by much."""
+    codes = np.unique(cells, return_inverse=True)[1]
+    cell_means = np.zeros((codes.max() + 1, values.shape[1]))
+    np.add.at(cell_means, codes, values)
+    cell_means /= np.bincount(codes)[:, None]
+    within = values - cell_means[codes]
+    cov = within.T @ within / (len(values) - codes.max() - 1) * (1 / n_blocks - 1 / len(values))
+    return rng.multivariate_normal(values.mean(axis=0), cov, size=repeats, method="eigh")
+
+
 def separated_pairs(values: np.ndarray, alpha: float = 0.05) -> list[tuple[int, int]]:
     """(better, worse) pairs of methods whose paired t-test over all blocks rejects equality at ``alpha``."""
     pairs = []
@@ -122,8 +142,11 @@ def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: i
         pairs_inside_normal.append(off <= z * pair_se)
     active = np.array(means)
     uniform = uniform_blocks(values, n_blocks, 20 * repeats, np.random.default_rng(seed0))
+    ideal = ideal_stratified(values, pop.stratum_labels(tuple(pop.factors)), n_blocks, 20 * repeats,
+                             np.random.default_rng(seed0))
     mae = {name: float(np.abs(est - truth).mean()) for name, est in (("active", active), ("uniform", uniform))}
-    taus = {name: kendall_tau_rows(est, truth[None]) for name, est in (("active", active), ("uniform", uniform))}
+    taus = {name: kendall_tau_rows(est, truth[None])
+            for name, est in (("active", active), ("uniform", uniform), ("ideal", ideal))}
     tau = {name: float(np.nanmedian(t)) for name, t in taus.items()}
     pairs = separated_pairs(values)
     right = [float((active[:, i] > active[:, j]).mean()) for i, j in pairs]
@@ -140,7 +163,9 @@ def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: i
             "ci_width_vs_normal": float(np.median(widths)),
             "unseparated_pairs": len(truth_pairs) - len(pairs),
             "unseparated_right_active": unseparated_right(active, truth, pairs),
-            "unseparated_right_uniform": unseparated_right(uniform, truth, pairs)}
+            "unseparated_right_uniform": unseparated_right(uniform, truth, pairs),
+            "unseparated_right_ideal": unseparated_right(ideal, truth, pairs), "tau_ideal": tau["ideal"],
+            "tau_mean_ideal": float(np.nanmean(taus["ideal"])), "tau_gain_ideal": tau["ideal"] - tau["uniform"]}
 
 
 def run(quick: bool) -> dict:

@@ -49,3 +49,18 @@ def test_compare_orders_clearly_different_strategies_and_beats_uniform_on_strong
     assert 0.8 <= row["coverage"] <= 1.0 and 0.8 <= row["coverage_pairs"] <= 1.0
     assert row["ci_width_vs_normal"] > 1.0 and row["unseparated_pairs"] == 0  # t is wider; every pair separated
     assert np.isnan(row["unseparated_right_active"])
+
+
+def test_the_ideal_design_carries_only_the_replicate_noise_of_the_blocks_it_samples():
+    rng = np.random.default_rng(4)
+    cells = np.repeat(np.arange(12).astype(str), 6)  # 12 design cells of 6 replicates
+    effects = rng.normal(scale=1.0, size=(12, 3))[np.repeat(np.arange(12), 6)]  # large cell effects
+    values = effects + rng.normal(scale=0.1, size=(72, 3))
+    draws = bench.ideal_stratified(values, cells, 18, 20000, np.random.default_rng(5))
+    np.testing.assert_allclose(draws.mean(axis=0), values.mean(axis=0), atol=0.002)
+    noise = values - np.array([values[cells == c].mean(axis=0) for c in cells])
+    expected = noise.var(axis=0, ddof=0) * 72 / (72 - 12) * (1 / 18 - 1 / 72)  # the cells' effects removed
+    np.testing.assert_allclose(draws.var(axis=0), expected, rtol=0.05)
+    assert draws.std(axis=0).max() < 0.05  # nothing of the cell effects (sd 1) is left
+    exact = bench.ideal_stratified(effects, cells, 18, 10, np.random.default_rng(5))  # no replicate noise
+    np.testing.assert_allclose(exact, np.tile(effects.mean(axis=0), (10, 1)), atol=1e-12)
