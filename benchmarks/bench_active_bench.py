@@ -28,11 +28,13 @@ mean's Student-t half-width to the normal one; ``unseparated_right_active``
 and ``_uniform``: over the pairs the full grid does *not* separate, the mean
 share of repetitions that order them as the full grid does (near 0.5 for a
 near-tie), which is what governs the median Kendall tau. ``tau_ideal``,
-``tau_mean_ideal``, ``tau_gain_ideal`` and ``unseparated_right_ideal``: the
+``tau_mean_ideal``, ``tau_gain_ideal``, ``unseparated_right_ideal`` and
+``pairs_right_min_ideal``: the
 same for an ideal design (``ideal_stratified``) whose estimates carry only
 the replicate noise of the blocks it samples, every design cell's effect
-removed; where its tau gain over uniform is below 0.1, the tau goal is out
-of reach of any design whose error is that noise.
+removed; where its tau gain over uniform is below 0.1 (or its worst
+separated pair below 0.9), that goal is out of reach of any design whose
+error is that noise.
 
     python -m benchmarks --only active_bench [--quick]
 """
@@ -151,6 +153,7 @@ def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: i
     pairs = separated_pairs(values)
     right = [float((active[:, i] > active[:, j]).mean()) for i, j in pairs]
     right_uniform = [float((uniform[:, i] > uniform[:, j]).mean()) for i, j in pairs]
+    right_ideal = [float((ideal[:, i] > ideal[:, j]).mean()) for i, j in pairs]
     return {"blocks": n_blocks, "runs": n_blocks * len(pop.methods), "repeats_active": repeats,
             "repeats_uniform": 20 * repeats, "mae_active": mae["active"], "mae_uniform": mae["uniform"],
             "mae_ratio": mae["active"] / mae["uniform"], "tau_active": tau["active"], "tau_uniform": tau["uniform"],
@@ -158,6 +161,7 @@ def compare(pop, values: np.ndarray, costs: np.ndarray, share: float, repeats: i
             "tau_mean_uniform": float(np.nanmean(taus["uniform"])), "separated_pairs": len(pairs),
             "pairs_right_min": min(right) if right else float("nan"),
             "pairs_right_min_uniform": min(right_uniform) if right_uniform else float("nan"),
+            "pairs_right_min_ideal": min(right_ideal) if right_ideal else float("nan"),
             "coverage": float(np.mean(inside)), "coverage_pairs": float(np.mean(pairs_inside)),
             "coverage_pairs_normal": float(np.mean(pairs_inside_normal)),
             "ci_width_vs_normal": float(np.median(widths)),
