@@ -1,8 +1,8 @@
 """The tables ``albench grid run`` prints when it ends, one function per grid kind (``Kind.closing_path``).
 
 They cover everything stored, and are read so that a re-run of a huge store loads no more than it must:
-the AL leaderboard is one DuckDB group-by (``albench.analysis.stored_board``); the runs are read only for
-an oracle baseline's normalisation, and then only the columns the table uses.
+the AL leaderboard is one DuckDB group-by (``albench.analysis.stored_board``); the runs are read only
+when it cannot sum the metric exactly, and then only the columns the table uses.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def al_tables(store, name: str) -> list[ClosingTable]:
     from albench.results import Results
 
     board = stored_leaderboard(Results(store.root))
-    if board is None:  # an oracle baseline is stored: its normalisation matches runs on every hyperparameter
+    if board is None:  # a metric value DuckDB cannot sum exactly (infinite, or huge)
         runs = store.read("runs", al_columns(store))
         board = leaderboard(runs) if not runs.empty else pd.DataFrame()
     return [ClosingTable(f"leaderboard ({name}, mean AUC of accuracy)", board)] if not board.empty else []

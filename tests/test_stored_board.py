@@ -80,13 +80,24 @@ def test_identical_strategies_tie_in_every_block_whatever_the_order_of_the_parts
 
 @pytest.mark.parametrize("value", [math.inf, 1e7])
 def test_a_value_it_cannot_sum_exactly_leaves_the_table_to_pandas(tmp_path, value):
-    rows = [_run(0, "iris", "random", 0.5), _run(1, "iris", "margin", value)]
-    assert stored_leaderboard(Results(_write(tmp_path / "out", rows, parts=1).root)) is None
+    from albench.closing_tables import al_tables
+
+    rows = [_run(0, "iris", "random", 0.5), _run(1, "iris", "margin", value), _run(2, "wine", "margin", 0.6),
+            _run(3, "wine", "random", 0.4)]
+    store = _write(tmp_path / "out", rows, parts=1)
+    assert stored_leaderboard(Results(store.root)) is None
+    [table] = al_tables(store, "g")  # the runs read instead
+    pd.testing.assert_frame_equal(table.frame, leaderboard(store.read("runs")))
 
 
-def test_an_oracle_baseline_or_missing_columns_leave_the_table_to_pandas(tmp_path):
-    rows = [_run(0, "iris", "random", 0.5), _run(1, "iris", "oracle", 0.9)]
-    assert stored_leaderboard(Results(_write(tmp_path / "oracle", rows, parts=1).root)) is None
+def test_an_oracle_baseline_is_left_out_and_missing_columns_leave_the_table_to_pandas(tmp_path):
+    rows = [_run(0, "iris", "random", 0.5), _run(1, "iris", "oracle", 0.9, strategy_params={"n_candidates": 5}),
+            _run(2, "iris", "margin", 0.7), _run(3, "wine", "margin", 0.6), _run(4, "wine", "random", 0.65),
+            _run(5, "wine", "oracle", 0.95)]
+    store = _write(tmp_path / "oracle", rows, parts=2)
+    board = stored_leaderboard(Results(store.root))
+    assert list(board["strategy"]) == ["margin", "random"] and list(board["runs"]) == [2, 2]
+    pd.testing.assert_frame_equal(board, leaderboard(store.read("runs")))
     Store(tmp_path / "bare").write([{"run_id": "r0", "kind": "al", "status": "ok", "dataset": "iris"}], [])
     assert stored_leaderboard(Results(tmp_path / "bare")) is None
 

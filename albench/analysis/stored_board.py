@@ -8,8 +8,9 @@ so two strategies with the same value in every run (margin and entropy on binary
 block, whatever order the parts hold their runs in. Otherwise the table equals ``leaderboard`` of the
 runs read whole (labels, ranks, counts; means to the last few bits).
 
-An oracle baseline's normalisation matches runs on every hyperparameter: with one stored, or with a
-metric value too large (or infinite) to sum exactly, this gives None and the caller reads the runs.
+An oracle baseline (``albench.strategies.oracle``) reads the test labels and is left out of the table,
+as ``frame.prepare`` leaves it out of every ranking. With a metric value too large (or infinite) to sum
+exactly, this gives None and the caller reads the runs.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ CELL_COLUMNS = ["dataset", "dataset_params", "strategy", "strategy_params", "sta
 
 def stored_leaderboard(results, metric: str = "auc_accuracy") -> pd.DataFrame | None:
     """``leaderboard`` of the AL runs of an ``albench.results.Results`` (empty without any), or None when
-    it needs the runs themselves (see the module docstring). ``ResultsError`` for a damaged part."""
+    it cannot sum their metric exactly (see the module docstring). ``ResultsError`` for a damaged part."""
     cells = _cells(results, metric)
-    if cells is None or cells["unsummable"].any() or any(is_oracle(s) for s in cells["strategy"].dropna().unique()):
+    if cells is None or cells["unsummable"].any():
         return None
+    oracles = [s for s in cells["strategy"].dropna().unique() if is_oracle(s)]
+    cells = cells[~cells["strategy"].isin(oracles)].copy()
     if cells.empty:
         return pd.DataFrame()
     for key in ("dataset", "strategy"):  # as ``frame._label_hyperparameters`` labels them
