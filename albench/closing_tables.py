@@ -31,7 +31,7 @@ def al_tables(store, name: str) -> list[ClosingTable]:
 
     board = stored_leaderboard(Results(store.root))
     if board is None:  # a metric value DuckDB cannot sum exactly (infinite, or huge)
-        runs = store.read("runs", al_columns(store))
+        runs = store.read("runs", al_columns())
         board = leaderboard(runs) if not runs.empty else pd.DataFrame()
     return [ClosingTable(f"leaderboard ({name}, mean AUC of accuracy)", board)] if not board.empty else []
 
@@ -48,7 +48,7 @@ def at_tables(store, name: str) -> list[ClosingTable]:
     return [ClosingTable(title, final_errors(runs), "{:.3g}", reliability_warnings(runs))]
 
 
-def al_columns(store) -> list[str]:
+def al_columns() -> list[str]:
     """The runs columns the AL leaderboard reads when it needs the runs: the design and the AUC metrics."""
     return [*_design_columns("al"), *AL_METRICS]
 

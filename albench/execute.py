@@ -170,19 +170,23 @@ class GridSummary:
 LOOKUP_CHUNK = 1024  # run_ids looked up in the stored set at once (RunSpecs held: about 1 MB)
 
 
-def _stored_ids(run_ids: Iterable[str], done: RunIds) -> set[str]:
-    """Those of ``run_ids`` that ``done`` holds, looked up ``LOOKUP_CHUNK`` at a time (``np.searchsorted``)."""
-    ids, out = iter(run_ids), set()
+def _lookups(run_ids: Iterable[str], done: RunIds) -> Iterator[tuple[list[str], np.ndarray]]:
+    """(chunk of ``run_ids``, whether ``done`` holds each), ``LOOKUP_CHUNK`` at a time (``np.searchsorted``)."""
+    ids = iter(run_ids)
     while chunk := list(itertools.islice(ids, LOOKUP_CHUNK)):
-        out.update(itertools.compress(chunk, done.contains(chunk)))
-    return out
+        yield chunk, done.contains(chunk)
+
+
+def _stored_ids(run_ids: Iterable[str], done: RunIds) -> set[str]:
+    """Those of ``run_ids`` that ``done`` holds."""
+    return {run_id for chunk, held in _lookups(run_ids, done) for run_id in itertools.compress(chunk, held)}
 
 
 def stored_flags(grid: Grid, done: RunIds) -> np.ndarray:
     """One bool per run of the grid, in its order: whether the run is stored (one byte a run)."""
-    flags, at, ids = np.zeros(len(grid), dtype=bool), 0, grid.run_ids()
-    while chunk := list(itertools.islice(ids, LOOKUP_CHUNK)):
-        flags[at:at + len(chunk)] = done.contains(chunk)
+    flags, at = np.zeros(len(grid), dtype=bool), 0
+    for chunk, held in _lookups(grid.run_ids(), done):
+        flags[at:at + len(chunk)] = held
         at += len(chunk)
     return flags
 

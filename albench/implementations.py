@@ -48,49 +48,45 @@ def changed(grid: Grid, store: Store) -> Changed:
     (``--rerun-changed``). ``ResultsError`` for a part DuckDB cannot read.
     """
     from albench.analysis.curves import limit_memory, quote
-    from albench.results import Results, connect
+    from albench.results import Results, columns_of, connect, fetch
 
     results = Results(store.root)
-    columns = set(results.columns("runs"))
     kind = KINDS[grid.kind]
-    keys = [k for k in kind.components if k in grid.axes and k in columns]
-    if not keys or "run_id" not in columns:
-        return Changed()
+    with connect(results) as con:
+        limit_memory(con)
+        columns = set(columns_of(con, "runs"))
+        keys = [k for k in kind.components if k in grid.axes and k in columns]
+        if not keys or "run_id" not in columns:
+            return Changed()
 
-    def impl(key: str) -> str:
-        return quote(f"{key}_impl") if f"{key}_impl" in columns else "NULL"
+        def impl(key: str) -> str:
+            return quote(f"{key}_impl") if f"{key}_impl" in columns else "NULL"
 
-    def rows(query: str, params: list | None = None) -> list[tuple]:
-        with connect(results) as con:
-            limit_memory(con)
-            return _sql(con, query, params)
-
-    out = Changed(unknown=rows(f"SELECT count(*) FROM runs WHERE {impl(keys[0])} IS NULL")[0][0])
-    predicates, params = [], []
-    for key in keys:
-        now = kind.implementations_of(key, sorted({v["name"] for v in grid.axes[key]}))
-        counts = rows(f"SELECT {quote(key)}, {impl(key)}, count(*) FROM runs WHERE {impl(key)} IS NOT NULL "
-                      "GROUP BY ALL")
-        stale: dict[str, dict[str, int]] = {}
-        for name, made_by, n in counts:
-            if now.get(name) is not None and made_by != now[name]:
-                stale.setdefault(name, {})[made_by] = n
-        for name, by_impl in stale.items():
-            out.by_component[(key, name)] = (sum(by_impl.values()), ", ".join(sorted(by_impl)[:2]), now[name])
-            predicates.append(f"({quote(key)} = ? AND {impl(key)} IN ({', '.join('?' * len(by_impl))}))")
-            params += [name, *by_impl]
+        out = Changed(unknown=fetch(con, f"SELECT count(*) FROM runs WHERE {impl(keys[0])} IS NULL")[0][0])
+        predicates, params = [], []
+        for key in keys:
+            now = kind.implementations_of(key, sorted({v["name"] for v in grid.axes[key]}))
+            counts = fetch(con, f"SELECT {quote(key)}, {impl(key)}, count(*) FROM runs "
+                                f"WHERE {impl(key)} IS NOT NULL GROUP BY ALL")
+            stale: dict[str, dict[str, int]] = {}
+            for name, made_by, n in counts:
+                if now.get(name) is not None and made_by != now[name]:
+                    stale.setdefault(name, {})[made_by] = n
+            for name, by_impl in stale.items():
+                out.by_component[(key, name)] = (sum(by_impl.values()), ", ".join(sorted(by_impl)[:2]), now[name])
+                predicates.append(f"({quote(key)} = ? AND {impl(key)} IN ({', '.join('?' * len(by_impl))}))")
+                params += [name, *by_impl]
     if predicates:
         query = f"SELECT DISTINCT run_id FROM runs WHERE {' OR '.join(predicates)}"
-        out.find_run_ids = lambda: {run_id for (run_id,) in rows(query, params)}
+        out.find_run_ids = lambda: {run_id for (run_id,) in _rows(results, query, params)}
     return out
 
 
-def _sql(con, query: str, params: list | None) -> list[tuple]:
-    import duckdb
+def _rows(results, query: str, params: list) -> list[tuple]:
+    """The rows of ``query`` on a new connection to ``results`` (the run_ids, when asked for later)."""
+    from albench.analysis.curves import limit_memory
+    from albench.results import connect, fetch
 
-    from albench.results import ResultsError, sql_error_line
-
-    try:
-        return con.execute(query, params or []).fetchall()
-    except duckdb.Error as exc:
-        raise ResultsError(sql_error_line(exc)) from None
+    with connect(results) as con:
+        limit_memory(con)
+        return fetch(con, query, params)

@@ -170,6 +170,21 @@ def connect(results: Results, read_only: bool = False):
     return con
 
 
+def fetch(con, query: str, params: list | None = None) -> list[tuple]:
+    """The rows of one query on a ``connect`` connection; ``ResultsError`` (DuckDB's first line) if it fails."""
+    import duckdb
+
+    try:
+        return con.execute(query, params or []).fetchall()
+    except duckdb.Error as exc:
+        raise ResultsError(sql_error_line(exc)) from None
+
+
+def columns_of(con, table: str) -> list[str]:
+    """The column names of a view of ``connect`` (read from the footers DuckDB has read already)."""
+    return [row[0] for row in fetch(con, f"DESCRIBE {table}")]
+
+
 def sql_error_line(exc: Exception) -> str:
     """DuckDB's message without its multi-line context."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

@@ -235,13 +235,18 @@ def store_for(n_runs: int, cache: Path = CACHE) -> Path:
     return root
 
 
+def compacted_root(n_runs: int, cache: Path = CACHE) -> Path:
+    """Where ``compacted_store_for`` caches the compacted store of ``n_runs`` runs."""
+    replica = f"-replica{REPLICA_VERSION}" if n_runs == OGAL_RUNS else ""
+    return cache / f"{n_runs}-compact-v{STORE_VERSION}{replica}"
+
+
 def compacted_store_for(n_runs: int, cache: Path = CACHE) -> Path:
     """The synthetic store of ``n_runs`` runs compacted as ``grid run`` leaves it (4.6 x 10^6: 4.6 copies of
     the compacted 10^6 store), made unless cached (a ``.complete`` file is written last)."""
     from benchmarks.replicate_store import replicate
 
-    replica = f"-replica{REPLICA_VERSION}" if n_runs == OGAL_RUNS else ""
-    root = cache / f"{n_runs}-compact-v{STORE_VERSION}{replica}"
+    root = compacted_root(n_runs, cache)
     if not (root / ".complete").exists():
         shutil.rmtree(root, ignore_errors=True)
         if n_runs == OGAL_RUNS:

@@ -65,8 +65,7 @@ def cached_compacted_store(n: int) -> Path:
     """bench_scale's compacted store of ``n`` runs (named as ``bench_scale.compacted_store_for`` names it),
     left as it is when cached: that function also deletes the store's ``report/``, which a scale benchmark
     running meanwhile may be writing."""
-    replica = f"-replica{bench_scale.REPLICA_VERSION}" if n == bench_scale.OGAL_RUNS else ""
-    root = bench_scale.CACHE / f"{n}-compact-v{bench_scale.STORE_VERSION}{replica}"
+    root = bench_scale.compacted_root(n)
     return root if (root / ".complete").exists() else bench_scale.compacted_store_for(n)
 
 

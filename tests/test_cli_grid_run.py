@@ -78,7 +78,7 @@ def test_the_closing_leaderboard_reads_only_its_columns_and_equals_the_full_read
     assert "oracle" not in set(table.frame["strategy"]) and "oracle" in set(everything["strategy"])
     pd.testing.assert_frame_equal(table.frame, leaderboard(everything))
     # the runs read when it cannot sum exactly: only the columns the table needs, the same leaderboard
-    pruned = store.read("runs", al_columns(store))
+    pruned = store.read("runs", al_columns())
     assert len(pruned.columns) < len(everything.columns) / 2
     assert {"total_s", "error", "final_accuracy"} & set(everything.columns) - set(pruned.columns)
     pd.testing.assert_frame_equal(leaderboard(pruned), leaderboard(everything))

@@ -140,7 +140,7 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
     ratios = _ratios(combined, k)
     means_df, pairs_df = ratios.df[:k], ratios.df[k:]
     upper = np.triu_indices(k, 1)
-    contrasts = np.zeros((len(upper[0]), len(ratios.total)))  # mean_i - mean_j for the leaderboard's neighbours
+    contrasts = np.zeros((len(upper[0]), len(ratios.total)))  # mean_i - mean_j for every pair (``settled``)
     contrasts[np.arange(len(upper[0])), upper[0]], contrasts[np.arange(len(upper[0])), upper[1]] = 1.0, -1.0
     contrast_df = ratios.delta(contrasts @ ratios.total, contrasts).df
     pair_difference = _symmetric(k, upper, ratios.total[k:], sign=-1)

@@ -50,13 +50,13 @@ class Curves:
     @classmethod
     def from_results(cls, results) -> Curves | None:
         """The curves parts of ``results`` (its ``run_ids`` filter applies), or None without any."""
-        from albench.results import connect
+        from albench.results import columns_of, connect
 
         if not results.parts("curves"):
             return None
         con = connect(results)
         limit_memory(con)
-        columns = [row[0] for row in con.execute("DESCRIBE curves").fetchall()]
+        columns = columns_of(con, "curves")
         if "run_id" not in columns:
             return None
         return cls(con, columns)

@@ -69,30 +69,29 @@ def _means(cells: pd.DataFrame, by: list[str]) -> pd.Series:
 def _cells(results, metric: str) -> pd.DataFrame | None:
     """One row per stored (data set, strategy, status) with the runs, the metric's count and exact sum,
     and how many values could not be summed exactly; None without the columns a leaderboard needs."""
-    import duckdb
+    from albench.results import columns_of, connect, fetch
 
-    from albench.results import ResultsError, connect, sql_error_line
+    with connect(results) as con:
+        limit_memory(con)
+        columns = set(columns_of(con, "runs"))
+        if not {"dataset", "strategy", metric} <= columns:
+            return None
+        rows = fetch(con, _cells_query(columns, metric))
+    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
+    cells["total"] = cells["total"].where(cells["total"].notna(), Decimal(0))
+    return cells
 
-    columns = set(results.columns("runs"))
-    if not {"dataset", "strategy", metric} <= columns:
-        return None
+
+def _cells_query(columns: set[str], metric: str) -> str:
+    """The group-by of ``_cells`` over the view ``runs`` with ``columns`` (a missing one reads as null)."""
 
     def column(name: str, missing: str = "NULL") -> str:
         return quote(name) if name in columns else missing
 
     value = quote(metric)
-    query = (f"SELECT {column('dataset')}, {column('dataset_params')}, {column('strategy')}, "
-             f"{column('strategy_params')}, {column('status', repr('ok'))}, count(*), "
-             f"count(v), sum(v), count(*) FILTER (WHERE unsummable) FROM ("
-             f"SELECT *, CASE WHEN abs({value}) < {SUMMABLE} THEN CAST({value} AS DECIMAL(38, 18)) END AS v, "
-             f"NOT isnan({value}) AND abs({value}) >= {SUMMABLE} AS unsummable FROM runs"
-             + (" WHERE kind = 'al'" if "kind" in columns else "") + ") GROUP BY ALL")
-    with connect(results) as con:
-        limit_memory(con)
-        try:
-            rows = con.execute(query).fetchall()
-        except duckdb.Error as exc:
-            raise ResultsError(sql_error_line(exc)) from None
-    cells = pd.DataFrame(rows, columns=CELL_COLUMNS)
-    cells["total"] = cells["total"].where(cells["total"].notna(), Decimal(0))
-    return cells
+    return (f"SELECT {column('dataset')}, {column('dataset_params')}, {column('strategy')}, "
+            f"{column('strategy_params')}, {column('status', repr('ok'))}, count(*), "
+            f"count(v), sum(v), count(*) FILTER (WHERE unsummable) FROM ("
+            f"SELECT *, CASE WHEN abs({value}) < {SUMMABLE} THEN CAST({value} AS DECIMAL(38, 18)) END AS v, "
+            f"NOT isnan({value}) AND abs({value}) >= {SUMMABLE} AS unsummable FROM runs"
+            + (" WHERE kind = 'al'" if "kind" in columns else "") + ") GROUP BY ALL")
