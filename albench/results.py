@@ -181,7 +181,10 @@ def fetch(con, query: str, params: list | None = None) -> list[tuple]:
 
 
 def columns_of(con, table: str) -> list[str]:
-    """The column names of a view of ``connect`` (read from the footers DuckDB has read already)."""
+    """The column names of a view of ``connect`` (read from the footers DuckDB has read already); none when
+    the table has no parts (``connect`` then makes no view)."""
+    if not fetch(con, "SELECT 1 FROM duckdb_views() WHERE view_name = ?", [table]):
+        return []
     return [row[0] for row in fetch(con, f"DESCRIBE {table}")]
 
 
