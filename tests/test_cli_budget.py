@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,3 +98,21 @@ def test_a_time_budget_continues_a_budgeted_folder(write_grid, tmp_path):
     assert _invoke("grid", "run", path, "--budget", "1000h", "--out", out).exit_code == 0  # buys the rest
     stored = _stored(out)
     assert len(stored) == 12 and stored["run_id"].is_unique
+
+
+def test_a_grid_of_one_strategy_is_estimated_without_pairs(write_grid, tmp_path):
+    path = write_grid(small_al_grid(params={"dataset": ["iris", "wine"], "strategy": "random", "budget": 2,
+                                            "seed": {"range": [0, 3]}}))  # 6 blocks of one run
+    half = _invoke("grid", "sample", path, "--budget", "50%", "--out", tmp_path / "out")
+    assert half.exit_code == 0, half.output
+    assert "3 of 6 runs (50.0%)" in half.stdout and "pairwise differences" not in half.stdout
+    estimate = _invoke("grid", "estimate", tmp_path / "out", "--json")
+    assert estimate.exit_code == 0, estimate.output
+    parsed = json.loads(estimate.stdout)
+    assert [row["method"] for row in parsed["leaderboard"]] == ["random"] and parsed["pairwise"] == []
+    assert np.isfinite(parsed["leaderboard"][0]["se"])
+    whole = _invoke("grid", "sample", path, "--budget", "100%", "--out", tmp_path / "out")
+    assert whole.exit_code == 0, whole.output
+    [row] = json.loads(_invoke("grid", "estimate", tmp_path / "out", "--json").stdout)["leaderboard"]
+    assert row["mean_auc_accuracy"] == pytest.approx(_stored(tmp_path / "out")["auc_accuracy"].mean(), abs=1e-9)  # JSON: 10 digits
+    assert row["se"] == 0

@@ -140,7 +140,7 @@ def population(table: pd.DataFrame, kind: str = "al") -> Population:
     methods = sorted(labels[method_key].unique())
     wide = labels.pivot_table(index="block_id", columns=method_key, values="run_id", aggfunc="first", sort=False)
     wide = wide.reindex(columns=methods).sort_index()  # block order: by id, whatever the table's row order
-    run_ids = wide.to_numpy(dtype=object)
+    run_ids = wide.to_numpy(dtype=object, copy=True)  # one method gives a read-only view of the frame
     run_ids[pd.isna(wide).to_numpy()] = None  # a method an exclude rule drops from this block
     blocks = labels.drop_duplicates("block_id").set_index("block_id").loc[wide.index, block_keys].reset_index()
     varying = [k for k in block_keys if blocks[k].nunique() > 1]

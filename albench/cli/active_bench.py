@@ -31,7 +31,7 @@ def _executor(grid_store, workers: int | None, scheduler: str | None, timeout: f
 
 BUDGET_HELP = ("Share of the grid's runs (10%), a number of runs (200), or run time (2h, 30min: the summed "
                "total_s of the runs, converted to blocks at the measured mean cost of the blocks run so far, "
-               "so a share must have run first); whole blocks are run.")
+               "so a share must have run first); whole blocks are run, at least 2 (an interval needs two).")
 UNTIL_HELP = ("Stop early once the estimated leaderboard is 'settled' (neighbours differ at --confidence; methods "
               "identical on every sampled block count as one) or the 'best' method is the best with probability "
               "--confidence.")
@@ -108,7 +108,9 @@ def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, con
 
 def print_estimate(est, title: str) -> None:
     print_frame(est.table(), title=title)
-    print_frame(est.pairwise(), title=f"pairwise differences of full-grid means ({round(est.level * 100)}% intervals)")
+    pairs = est.pairwise()
+    if len(pairs):
+        print_frame(pairs, title=f"pairwise differences of full-grid means ({round(est.level * 100)}% intervals)")
     for line in [est.usage(), *est.notes()]:
         console.print(line, highlight=False, markup=False)
 
