@@ -18,6 +18,8 @@ METRIC ?=
 OUT ?=
 STRATEGY_DIR ?= strategies
 TEST_DIR ?= tests
+# pytest-xdist processes for `make test`, whole test files each (module fixtures are built once); 0 runs in this process
+TEST_WORKERS ?= auto
 
 .PHONY: help install run grid test bench analyze report query new-strategy docs clean
 
@@ -57,7 +59,7 @@ bench: $(VENV)/.dev  ## run benchmarks/ and merge the figures into benchmarks/re
 
 test: $(VENV)/.dev  ## run the whole test suite (installs headless Chromium with apt when missing, for the report's browser test)
 	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 $(VENV)/.docs: $(VENV)/.core
 	$(PY) -m pip install -q -e '.[docs]'

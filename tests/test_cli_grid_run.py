@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from types import SimpleNamespace
 
+from typer.testing import CliRunner
+
+from albench.cli import app
 from albench.execute import run_grid
 from albench.spec import load_grid
 from albench.store import Store
@@ -12,7 +14,10 @@ from conftest import small_al_grid
 
 
 def _albench(*args):
-    return subprocess.run([sys.executable, "-m", "albench", *map(str, args)], capture_output=True, text=True)
+    """In this process (the process boundary is not what these tests check)."""
+    done = CliRunner().invoke(app, list(map(str, args)))
+    crash = "" if done.exception is None or isinstance(done.exception, SystemExit) else repr(done.exception)
+    return SimpleNamespace(returncode=done.exit_code, stdout=done.stdout, stderr=done.stderr + crash)
 
 
 def test_dry_run_counts_stored_and_left_and_writes_nothing(write_grid, tmp_path):

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from albench.analysis.compare import compare_groups, compare_runs
 from albench.analysis.frame import AnalysisError
+from albench.cli import app
 from albench.store import Store
 
 
@@ -65,17 +65,20 @@ def test_folders_without_common_runs_say_so():
 def test_cli_compare_json_and_errors(tmp_path):
     for name, runs in (("a", _runs({}, 0)), ("b", _runs({"margin": 0.03}, 1))):
         Store(tmp_path / name).write(runs.to_dict(orient="records"), [])
-    cmd = [sys.executable, "-m", "albench", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    table = {r["method"]: r for r in json.loads(proc.stdout)["table"]}
+    args = ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]
+
+    def compare(*argv: str):
+        return CliRunner().invoke(app, list(argv))
+
+    done = compare(*args)
+    assert done.exit_code == 0, done.output
+    table = {r["method"]: r for r in json.loads(done.stdout)["table"]}
     assert table["margin"]["effect"] == pytest.approx(0.03, abs=0.002)
-    proc = subprocess.run(cmd[:5] + ["--by", "learner"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "--by and --groups go together" in proc.stderr
-    proc = subprocess.run(cmd[:6] + ["--by", "learner", "--groups", "logreg,rf"], capture_output=True, text=True)
-    assert proc.returncode == 2 and "give a second results folder B, or --by" in proc.stderr
-    proc = subprocess.run(cmd[:5] + ["--by", "learner", "--groups", "logreg,rf", "--json"], capture_output=True,
-                          text=True)
-    assert proc.returncode == 0 and json.loads(proc.stdout)["b"] == "learner=rf", proc.stderr
-    proc = subprocess.run(cmd[:6] + ["--metric", "auc_accuracy"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "B - A" in proc.stdout, proc.stderr
+    done = compare(*args[:2], "--by", "learner")
+    assert done.exit_code == 2 and "--by and --groups go together" in done.stderr
+    done = compare(*args[:3], "--by", "learner", "--groups", "logreg,rf")
+    assert done.exit_code == 2 and "give a second results folder B, or --by" in done.stderr
+    done = compare(*args[:2], "--by", "learner", "--groups", "logreg,rf", "--json")
+    assert done.exit_code == 0 and json.loads(done.stdout)["b"] == "learner=rf", done.output
+    done = compare(*args[:3], "--metric", "auc_accuracy")
+    assert done.exit_code == 0 and "B - A" in done.stdout, done.output

@@ -152,9 +152,9 @@ def _parts(out: Path) -> set[str]:
 
 def test_client_stopped_mid_grid_by_ctrl_c_or_kill_9_then_resumed_stores_every_run_once(tmp_path):
     started = tmp_path / "started"  # touched by every query: the grid is under way
-    grid_path = write_grid(tmp_path, sleepy_grid_doc("stopclient", n_seeds=80, seconds=0.03, touch=started),
+    grid_path = write_grid(tmp_path, sleepy_grid_doc("stopclient", n_seeds=40, seconds=0.03, touch=started),
                            plugin=True)
-    out, total, log = tmp_path / "out", 80, tmp_path / "client.log"
+    out, total, log = tmp_path / "out", 40, tmp_path / "client.log"
     command = [ALBENCH, "grid", "run", str(grid_path), "--workers", "2", "--out", str(out), "-q"]
     env = {**os.environ, "ALBENCH_PART_RUNS": "10"}  # parts are written by size: small ones, to see one mid-grid
 
