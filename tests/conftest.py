@@ -20,6 +20,15 @@ def small_al_grid(**overrides) -> dict:
     return {"name": "small", "kind": "al", "params": params, **overrides}
 
 
+def invoke(*args):
+    """``albench ARGS`` in this process (typer's CliRunner), each argument as a string."""
+    from typer.testing import CliRunner
+
+    from albench.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
 @pytest.fixture
 def write_grid(tmp_path):
     """Write a grid document (dict or raw text) to a YAML file and return its path."""

@@ -7,13 +7,12 @@ import json
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 import albench.results
-from albench.cli import app
 from albench.execute import run_grid
 from albench.spec import grid_from_dict
 from albench.store import Store
+from conftest import invoke
 
 
 def grid_doc(strategies: list[str]) -> dict:
@@ -30,10 +29,6 @@ def stored(tmp_path):
     current = tmp_path / "tiny.yaml"
     current.write_text(yaml.safe_dump(grid_doc(["random", "margin"])))
     return root, current
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_grid_run_ids_restrict_every_table_and_sql(stored):

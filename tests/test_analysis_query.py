@@ -7,15 +7,13 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 import albench.results
-from albench.cli import app
 from albench.execute import run_grid
 from albench.spec import grid_from_dict
 from albench.store import Store
 
-from conftest import small_al_grid
+from conftest import invoke, small_al_grid
 
 AVG_SQL = "SELECT strategy, avg(auc_accuracy) AS auc, count(*) AS n FROM runs GROUP BY 1 ORDER BY 1"
 
@@ -29,10 +27,6 @@ def results(tmp_path_factory):
              Store(root))
     assert len(Store(root).parts("runs")) == 2
     return root
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_sql_aggregate_equals_pandas(results):

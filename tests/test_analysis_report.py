@@ -17,7 +17,6 @@ import yaml
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex
 from matplotlib.image import imread
-from typer.testing import CliRunner
 
 import albench.results
 from albench.analysis import plots, tables
@@ -25,11 +24,11 @@ from albench.analysis.export import budgets, method_colours, save_figure, static
 from albench.analysis.palette import colours
 from albench.analysis.report import fingerprint, write_report
 from albench.analysis.summary import analyze
-from albench.cli import app
 from albench.execute import run_grid
 from albench.provenance import provenance, version
 from albench.spec import grid_from_dict
 from albench.store import Store
+from conftest import invoke
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RANKED_LABEL = re.compile(r"^\([0-9.e+-]+\) (.+)$|^(.+) \([0-9.e+-]+\)$")  # "(2.5) name" or "name (2.5)"
@@ -69,10 +68,6 @@ def at_results(tmp_path_factory):
 def al_analysis(al_results):
     res = albench.results.open(al_results)
     return analyze(res.runs, res.curves, n_resamples=50), res
-
-
-def invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def check_figure_files(files: dict[str, Path]) -> None:

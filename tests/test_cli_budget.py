@@ -7,20 +7,14 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from albench.active_bench import records
 from albench.active_bench.rounds import blocks_for_seconds, parse_seconds
-from albench.cli import app
 from albench.store import Store
-from conftest import small_al_grid
+from conftest import invoke, small_al_grid
 
 GRID = small_al_grid(params={"dataset": ["iris", "wine"], "strategy": ["random", "margin"], "budget": 2,
                              "seed": {"range": [0, 3]}})  # 6 blocks of 2 runs
-
-
-def _invoke(*args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def _stored(root) -> pd.DataFrame:
@@ -30,8 +24,8 @@ def _stored(root) -> pd.DataFrame:
 
 def test_grid_run_budget_stores_the_same_rows_and_design_as_grid_sample(write_grid, tmp_path):
     path = write_grid(GRID)
-    by_run = _invoke("grid", "run", path, "--budget", "50%", "--out", tmp_path / "run")
-    by_sample = _invoke("grid", "sample", path, "--budget", "50%", "--out", tmp_path / "sample", "--seed", "0")
+    by_run = invoke("grid", "run", path, "--budget", "50%", "--out", tmp_path / "run")
+    by_sample = invoke("grid", "sample", path, "--budget", "50%", "--out", tmp_path / "sample", "--seed", "0")
     assert by_run.exit_code == 0, by_run.output
     assert by_sample.exit_code == 0, by_sample.output
     run, sample = _stored(tmp_path / "run"), _stored(tmp_path / "sample")
@@ -46,7 +40,7 @@ def test_grid_run_budget_stores_the_same_rows_and_design_as_grid_sample(write_gr
 
 @pytest.mark.parametrize("flag", ["--dry-run", "--rerun-changed"])
 def test_budget_with_a_flag_that_picks_runs_otherwise_is_refused(write_grid, tmp_path, flag):
-    result = _invoke("grid", "run", write_grid(GRID), "--budget", "50%", flag, "--out", tmp_path / "o")
+    result = invoke("grid", "run", write_grid(GRID), "--budget", "50%", flag, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert f"--budget cannot be combined with {flag}" in result.output
     assert not (tmp_path / "o").exists()
@@ -57,13 +51,13 @@ def test_budget_with_rerun_failed_reruns_the_sampled_blocks_failures(write_grid,
 
     seen = {}
     monkeypatch.setattr(active_bench, "run_budgeted", lambda *a, **kw: seen.update(kw))
-    result = _invoke("grid", "run", write_grid(GRID), "--budget", "50%", "--rerun-failed", "--out", tmp_path / "o")
+    result = invoke("grid", "run", write_grid(GRID), "--budget", "50%", "--rerun-failed", "--out", tmp_path / "o")
     assert result.exit_code == 0, result.output
     assert seen["rerun_failed"] is True
 
 
 def test_until_without_budget_is_refused(write_grid, tmp_path):
-    result = _invoke("grid", "run", write_grid(GRID), "--until", "settled", "--out", tmp_path / "o")
+    result = invoke("grid", "run", write_grid(GRID), "--until", "settled", "--out", tmp_path / "o")
     assert result.exit_code == 2 and "--until needs --budget" in result.output
 
 
@@ -89,13 +83,13 @@ def test_blocks_for_seconds_spends_the_rest_at_the_mean_cost_of_a_sampled_block(
 
 def test_a_time_budget_continues_a_budgeted_folder(write_grid, tmp_path):
     path, out = write_grid(GRID), tmp_path / "o"
-    first = _invoke("grid", "run", path, "--budget", "1h", "--out", out)
+    first = invoke("grid", "run", path, "--budget", "1h", "--out", out)
     assert first.exit_code == 2 and "--budget 1h: a CPU-time budget needs the measured time" in first.output
-    assert _invoke("grid", "run", path, "--budget", "4", "--out", out).exit_code == 0  # 2 blocks
+    assert invoke("grid", "run", path, "--budget", "4", "--out", out).exit_code == 0  # 2 blocks
     assert len(_stored(out)) == 4
-    assert _invoke("grid", "run", path, "--budget", "0.001s", "--out", out).exit_code == 0  # spent already
+    assert invoke("grid", "run", path, "--budget", "0.001s", "--out", out).exit_code == 0  # spent already
     assert len(_stored(out)) == 4
-    assert _invoke("grid", "run", path, "--budget", "1000h", "--out", out).exit_code == 0  # buys the rest
+    assert invoke("grid", "run", path, "--budget", "1000h", "--out", out).exit_code == 0  # buys the rest
     stored = _stored(out)
     assert len(stored) == 12 and stored["run_id"].is_unique
 
@@ -103,17 +97,17 @@ def test_a_time_budget_continues_a_budgeted_folder(write_grid, tmp_path):
 def test_a_grid_of_one_strategy_is_estimated_without_pairs(write_grid, tmp_path):
     path = write_grid(small_al_grid(params={"dataset": ["iris", "wine"], "strategy": "random", "budget": 2,
                                             "seed": {"range": [0, 3]}}))  # 6 blocks of one run
-    half = _invoke("grid", "sample", path, "--budget", "50%", "--out", tmp_path / "out")
+    half = invoke("grid", "sample", path, "--budget", "50%", "--out", tmp_path / "out")
     assert half.exit_code == 0, half.output
     assert "3 of 6 runs (50.0%)" in half.stdout and "pairwise differences" not in half.stdout
-    estimate = _invoke("grid", "estimate", tmp_path / "out", "--json")
+    estimate = invoke("grid", "estimate", tmp_path / "out", "--json")
     assert estimate.exit_code == 0, estimate.output
     parsed = json.loads(estimate.stdout)
     assert [row["method"] for row in parsed["leaderboard"]] == ["random"] and parsed["pairwise"] == []
     assert np.isfinite(parsed["leaderboard"][0]["se"])
-    whole = _invoke("grid", "sample", path, "--budget", "100%", "--out", tmp_path / "out")
+    whole = invoke("grid", "sample", path, "--budget", "100%", "--out", tmp_path / "out")
     assert whole.exit_code == 0, whole.output
-    [row] = json.loads(_invoke("grid", "estimate", tmp_path / "out", "--json").stdout)["leaderboard"]
+    [row] = json.loads(invoke("grid", "estimate", tmp_path / "out", "--json").stdout)["leaderboard"]
     plain_mean = _stored(tmp_path / "out")["auc_accuracy"].mean()
     assert row["mean_auc_accuracy"] == pytest.approx(plain_mean, abs=1e-9)  # JSON keeps 10 digits
     assert row["se"] == 0

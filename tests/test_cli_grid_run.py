@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from typer.testing import CliRunner
-
-from albench.cli import app
 from albench.execute import run_grid
 from albench.spec import load_grid
 from albench.store import Store
-from conftest import small_al_grid
-
-
-def _albench(*args):
-    """In this process (the process boundary is not what these tests check)."""
-    done = CliRunner().invoke(app, list(map(str, args)))
-    crash = "" if done.exception is None or isinstance(done.exception, SystemExit) else repr(done.exception)
-    return SimpleNamespace(returncode=done.exit_code, stdout=done.stdout, stderr=done.stderr + crash)
+from conftest import invoke, small_al_grid
 
 
 def test_dry_run_counts_stored_and_left_and_writes_nothing(write_grid, tmp_path):
     path = write_grid(small_al_grid())
     out = tmp_path / "out"
-    proc = _albench("grid", "run", path, "--out", out, "--dry-run")
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("grid", "run", path, "--out", out, "--dry-run")
+    assert proc.exit_code == 0, proc.output
     assert "small: 4 runs, 0 stored, 4 left; no stored timing" in proc.stdout
     assert not out.exists()
     grid = load_grid(path)
     half = load_grid(write_grid(small_al_grid(params={"strategy": "random"}), "half.yaml"))
     run_grid(half, Store(out))
-    proc = _albench("grid", "run", path, "--out", out, "--dry-run", "--workers", "2")
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("grid", "run", path, "--out", out, "--dry-run", "--workers", "2")
+    assert proc.exit_code == 0, proc.output
     assert f"small: {len(grid)} runs, 2 stored, 2 left; about " in proc.stdout
     assert "per run on 2 worker(s)" in proc.stdout
     assert len(Store(out).read("runs")) == 2  # nothing ran
@@ -41,8 +29,8 @@ def test_nothing_left_starts_no_cluster(write_grid, tmp_path):
     path = write_grid(small_al_grid())
     out = tmp_path / "out"
     run_grid(load_grid(path), Store(out))
-    proc = _albench("grid", "run", path, "--out", out, "--workers", "2")
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("grid", "run", path, "--out", out, "--workers", "2")
+    assert proc.exit_code == 0, proc.output
     assert "nothing left to run: all 4 runs of 'small' are stored (no cluster started)" in proc.stdout
     assert "leaderboard" in proc.stdout
 
@@ -53,13 +41,13 @@ def test_analyze_on_a_budgeted_folder_gives_the_full_grid_estimate(write_grid, t
     path = write_grid(small_al_grid(params={"dataset": ["iris", "wine"], "strategy": ["random", "margin"],
                                             "budget": 2, "seed": {"range": [0, 3]}}))
     out = tmp_path / "out"
-    proc = _albench("grid", "sample", path, "--budget", "50%", "--out", out)
-    assert proc.returncode == 0, proc.stderr
-    proc = _albench("analyze", out, "--json", "--resamples", "20")
-    assert proc.returncode == 0, proc.stderr
+    proc = invoke("grid", "sample", path, "--budget", "50%", "--out", out)
+    assert proc.exit_code == 0, proc.output
+    proc = invoke("analyze", out, "--json", "--resamples", "20")
+    assert proc.exit_code == 0, proc.output
     estimate = json.loads(proc.stdout)["full_grid_estimate"]
     assert json.dumps(estimate)  # present and plain JSON
-    proc = _albench("analyze", out, "--resamples", "20")
+    proc = invoke("analyze", out, "--resamples", "20")
     assert "full-grid estimate of mean auc_accuracy" in proc.stdout, proc.stdout[-2000:]
 
 

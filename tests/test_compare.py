@@ -7,12 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
 from albench.analysis.compare import compare_groups, compare_runs
 from albench.analysis.frame import AnalysisError
-from albench.cli import app
 from albench.store import Store
+from conftest import invoke
 
 
 def _runs(shift: dict[str, float], seed: int, n_seeds: int = 12, drop: int = 0) -> pd.DataFrame:
@@ -65,20 +64,16 @@ def test_folders_without_common_runs_say_so():
 def test_cli_compare_json_and_errors(tmp_path):
     for name, runs in (("a", _runs({}, 0)), ("b", _runs({"margin": 0.03}, 1))):
         Store(tmp_path / name).write(runs.to_dict(orient="records"), [])
-    args = ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]
-
-    def compare(*argv: str):
-        return CliRunner().invoke(app, list(argv))
-
-    done = compare(*args)
+    args = ["compare", tmp_path / "a", tmp_path / "b", "--json"]
+    done = invoke(*args)
     assert done.exit_code == 0, done.output
     table = {r["method"]: r for r in json.loads(done.stdout)["table"]}
     assert table["margin"]["effect"] == pytest.approx(0.03, abs=0.002)
-    done = compare(*args[:2], "--by", "learner")
+    done = invoke(*args[:2], "--by", "learner")
     assert done.exit_code == 2 and "--by and --groups go together" in done.stderr
-    done = compare(*args[:3], "--by", "learner", "--groups", "logreg,rf")
+    done = invoke(*args[:3], "--by", "learner", "--groups", "logreg,rf")
     assert done.exit_code == 2 and "give a second results folder B, or --by" in done.stderr
-    done = compare(*args[:2], "--by", "learner", "--groups", "logreg,rf", "--json")
+    done = invoke(*args[:2], "--by", "learner", "--groups", "logreg,rf", "--json")
     assert done.exit_code == 0 and json.loads(done.stdout)["b"] == "learner=rf", done.output
-    done = compare(*args[:3], "--metric", "auc_accuracy")
+    done = invoke(*args[:3], "--metric", "auc_accuracy")
     assert done.exit_code == 0 and "B - A" in done.stdout, done.output
