@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 ALBENCH := $(VENV)/bin/albench
 # torch and torchvision for the `deep` extra (the tests install it so the torch paths run)
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+# libact for its adapter's tests: no extra can hold it (its release pins scikit-learn<=0.19.2), so it is
+# built without its dependencies and without the two C extensions the adapter does not use
+LIBACT_SPEC ?= libact==0.1.6
+LIBACT_BUILD := LIBACT_BUILD_HINTSVM=0 LIBACT_BUILD_VARIANCE_REDUCTION=0
 
 GRID ?= grids/quick.yaml
 RESULTS ?= results/quick
@@ -34,6 +38,8 @@ $(VENV)/.core: pyproject.toml
 
 $(VENV)/.dev: $(VENV)/.core
 	$(PY) -m pip install -q -e '.[dev,deep]' $(TORCH_SPEC)
+	$(PY) -m pip install -q cython six
+	$(LIBACT_BUILD) $(PY) -m pip install -q --no-deps --no-build-isolation $(LIBACT_SPEC)
 	touch $@
 
 install: $(VENV)/.core  ## create the environment and install albench

@@ -3,8 +3,6 @@ and a bandit that learns to follow the expert whose picks pay."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -12,12 +10,9 @@ from albench import checks
 from albench.strategy import QueryState, Strategy, registry
 from albench.strategies.albl import ActiveLearningByLearning, Exp4P, iw_accuracy
 
-HAS_LIBACT = importlib.util.find_spec("libact") is not None
-
-
-@pytest.mark.skipif(not HAS_LIBACT, reason="libact is not installed (see README: installed by hand)")
 def test_exp4p_matches_libact_round_by_round():
-    """The same advice and rewards give libact's query distribution and weights, to rounding."""
+    """The same advice and rewards give libact's query distribution and weights, to rounding (libact is
+    installed by `make test`)."""
     from libact.query_strategies.active_learning_by_learning import Exp4P as LibactExp4P
 
     gen = np.random.default_rng(3)
