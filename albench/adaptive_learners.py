@@ -10,6 +10,7 @@ their docstrings what they do when the labelled set is too small.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -17,6 +18,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.svm import SVC
+from sklearn.utils._param_validation import Interval
 
 
 class AdaptiveKNeighborsClassifier(KNeighborsClassifier):
@@ -63,6 +65,14 @@ class CalibratedSVC(ClassifierMixin, BaseEstimator):
     fitted on the SVM's own decision values on its training points (in-sample,
     so over-confident: ``calibration_`` says which was used).
     """
+
+    # SVC's checks for the parameters passed on to it (``C: -1`` is refused before a grid runs), and cv's
+    _parameter_constraints = {
+        **{k: v for k, v in SVC._parameter_constraints.items()
+           if k in ("C", "kernel", "degree", "gamma", "coef0", "shrinking", "tol", "class_weight", "max_iter",
+                    "random_state")},
+        "cv": [Interval(Integral, 2, None, closed="left")],
+    }
 
     def __init__(self, C=1.0, kernel="rbf", degree=3, gamma="scale", coef0=0.0, shrinking=True, tol=1e-3,
                  class_weight=None, max_iter=-1, random_state=None, cv=5):

@@ -137,7 +137,8 @@ def _file(path: str, target: str):
 
 
 def _file_preflight(path: str, target: str) -> None:
-    """At grid load: the file exists, reads as a table (its header, or its Parquet schema) and has ``target``."""
+    """At grid load: the file exists, reads as a table (its header, or its Parquet schema) and has ``target``,
+    whose column (read alone) holds two classes of two or more rows, as every run needs."""
     p = Path(path).expanduser()
     if not p.is_file():
         raise FileNotFoundError(f"data file not found: {p}" if not p.exists() else f"{p} is not a file")
@@ -157,6 +158,13 @@ def _file_preflight(path: str, target: str) -> None:
         raise ValueError(f"data file {p} has no target column '{target}'; columns: {', '.join(map(str, columns))}")
     if len(columns) < 2:
         raise ValueError(f"data file {p} has no feature column besides '{target}'")
+    labels = (pd.read_parquet(p, columns=[target]) if _is_parquet(p) else pd.read_csv(p, usecols=[target]))[target]
+    counts = labels.value_counts()  # as ``preprocess`` counts them: NaN is no class
+    if (counts >= 2).sum() < 2:
+        seen = ", ".join(f"{value!r}: {n}" for value, n in counts.head(3).items())
+        raise ValueError(f"data file {p}: target column '{target}' has fewer than two classes with two or more "
+                         f"rows ({len(counts)} distinct value(s){'; ' + seen if seen else ''}"
+                         f"{', ...' if len(counts) > 3 else ''})")
 
 
 _file.preflight = _file_preflight

@@ -62,6 +62,9 @@ def _known_in(registry: Registry | Callable[[], Registry], *, allow_import_path:
                 own(**comp.params)
         except (TypeError, ValueError, OSError) as exc:
             raise params.ParamError(f"{reg.kind} '{comp.name}': {exc}") from None
+        except Exception as exc:  # a plug-in's or a third-party class's own bug: one line, not a traceback
+            raise params.ParamError(f"{reg.kind} '{comp.name}': building it failed: "
+                                    f"{type(exc).__name__}: {exc}") from None
         return Component(name=comp.name, params=canonical)
 
     return check

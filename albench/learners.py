@@ -110,7 +110,8 @@ def preflight(name: str, params: dict) -> None:
     est = make_learner(name, params)
     if not is_classifier(est):
         raise ValueError("not a classifier")
-    if hasattr(est, "_validate_params"):
+    # scikit-learn's own classes declare their constraints; a third-party BaseEstimator often declares none
+    if hasattr(est, "_validate_params") and hasattr(est, "_parameter_constraints"):
         est._validate_params()
 
 

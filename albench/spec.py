@@ -174,7 +174,8 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
                          f"allowed: {', '.join(sorted(TOP_KEYS))}")
     for key in ("name", "kind", "params"):
         if key not in doc:
-            problems.add(f"missing key '{key}'")
+            kinds = " or ".join(f"'{k}' for {kind.description}" for k, kind in KINDS.items())
+            problems.add(f"missing key '{key}'" + (f": {kinds}" if key == "kind" else ""))
     name = doc.get("name")
     if "name" in doc and not (isinstance(name, str) and GRID_NAME.fullmatch(name)):
         problems.add(f"name: {name!r} is not a usable grid name (1 to 100 letters, digits, '.', '_' or '-', "

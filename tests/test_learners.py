@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
+from albench import learners
 from albench.learners import AlignedClassifier, make_learner, registry
 from albench.registry import UnknownName
+from albench.spec import GridError, grid_from_dict
 
 X = np.random.default_rng(0).normal(size=(40, 3))
 
@@ -22,6 +24,46 @@ def test_every_registered_learner_fits_with_aligned_probabilities(name):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     assert (proba[:, 1] == 0).all()
     assert set(model.predict(X)) <= {0, 2}
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_every_registered_learner_passes_the_grid_check_at_its_defaults(name):
+    grid = grid_from_dict({"name": "g", "kind": "al",
+                           "params": {"dataset": "iris", "learner": name, "strategy": "random"}}, "g.yaml")
+    assert [spec.params["learner"]["name"] for spec in grid.specs()] == [name]
+
+
+@pytest.mark.parametrize(("params", "refused"), [({"C": -1}, "'C' parameter"), ({"cv": 1}, "'cv' parameter"),
+                                                 ({"kernel": "rbff"}, "'kernel' parameter")])
+def test_svm_rbf_parameters_are_checked_before_a_grid_runs(params, refused):
+    with pytest.raises(GridError, match=f"learner 'svm_rbf': The {refused} of CalibratedSVC"):
+        grid_from_dict({"name": "g", "kind": "al", "params": {
+            "dataset": "iris", "learner": {"name": "svm_rbf", **params}, "strategy": "random"}}, "g.yaml")
+
+
+class UndeclaredClassifier(ClassifierMixin, BaseEstimator):
+    """A third-party classifier in scikit-learn's style that declares no ``_parameter_constraints``."""
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+
+def test_a_classifier_without_declared_constraints_passes_the_check(monkeypatch):
+    monkeypatch.setattr(learners, "resolve", lambda name: UndeclaredClassifier)
+    learners.preflight("vendor.UndeclaredClassifier", {"alpha": 2.0})  # nothing to check: no AttributeError
+
+
+class BrokenClassifier(UndeclaredClassifier):
+    def __init__(self, alpha=1.0):
+        raise RuntimeError("license server unreachable")
+
+
+def test_a_classifier_whose_constructor_fails_is_one_grid_error(monkeypatch):
+    monkeypatch.setattr(learners, "resolve", lambda name: BrokenClassifier)
+    with pytest.raises(GridError, match="^g.yaml: params.learner: .*learner 'vendor.BrokenClassifier': building it "
+                                        "failed: RuntimeError: license server unreachable$"):
+        grid_from_dict({"name": "g", "kind": "al", "params": {
+            "dataset": "iris", "learner": "vendor.BrokenClassifier", "strategy": "random"}}, "g.yaml")
 
 
 def test_single_class_is_a_constant_prediction():

@@ -94,6 +94,9 @@ def test_missing_required_key_and_top_level_errors():
         grid_from_dict(doc, "g.yaml")
     with pytest.raises(GridError, match="missing key 'params'"):
         grid_from_dict({"name": "x", "kind": "al"}, "g.yaml")
+    without_kind = {k: v for k, v in small_al_grid().items() if k != "kind"}
+    with pytest.raises(GridError, match="missing key 'kind': 'al' for pool-based active learning or 'at' for"):
+        grid_from_dict(without_kind, "g.yaml")
     with pytest.raises(GridError, match="unknown kind 'active'"):
         grid_from_dict({**small_al_grid(), "kind": "active"}, "g.yaml")
     with pytest.raises(GridError, match="unknown top-level key 'parms'.*did you mean 'params'"):
