@@ -317,6 +317,8 @@ def test_analyze_unknown_metric_is_a_clean_error(al_results):
     assert out.exit_code == 2
     assert "unknown metric 'auc_nope'" in out.output and "auc_accuracy" in out.output
     assert "Traceback" not in out.output
+    misspelt = invoke("analyze", al_results, "--metric", "auc_acuracy")
+    assert "unknown metric 'auc_acuracy' for kind 'al'; did you mean 'auc_accuracy'? available: " in misspelt.output
 
 
 def test_results_without_successful_runs_are_a_clean_error(tmp_path):

@@ -92,8 +92,11 @@ class Frame:
                                 + ", ".join(f"{n} {status}" for status, n in counts.items()) + ")")
         metric = metric or self.default_metric()
         if metric not in self.metrics:
+            from albench.grid_values import closest
+
             known = ", ".join(self.metrics) or "none (no successful runs)"
-            raise AnalysisError(f"unknown metric '{metric}' for kind '{self.kind}'; available: {known}")
+            raise AnalysisError(f"unknown metric '{metric}' for kind '{self.kind}'; "
+                                f"{closest(metric, self.metrics)}available: {known}")
         if self.ok[metric].notna().sum() == 0:
             raise AnalysisError(f"metric '{metric}' has no values in the successful runs")
         return metric
