@@ -136,16 +136,26 @@ def _proposals() -> Registry:
     return registry
 
 
+_learner_known = _known_in(_learners, allow_import_path=True, preflight=_learner_preflight)
+
+
 def _surrogate_known(comp: Component) -> Component:
-    from albench.active_testing.surrogates import validate
+    """``model``, ``bootstrap`` or a learner; a learner's parameters (the bootstrap's ``learner`` too) are
+    checked and canonical as ``model``'s are."""
+    from albench.active_testing.surrogates import SPECIAL, validate
 
     validate(comp.name, comp.params)  # raises UnknownName with the allowed values
+    if comp.name not in SPECIAL:
+        return _learner_known(comp)
+    if comp.name == "bootstrap" and "learner" in comp.params:
+        member = _learner_known(Component.model_validate(_component(comp.params["learner"])))
+        canonical = {"name": member.name, "params": member.params} if member.params else member.name
+        return Component(name=comp.name, params={**comp.params, "learner": canonical})
     return comp
 
 
 ProposalRef = component_of(_proposals)
 SurrogateRef = Annotated[Component, BeforeValidator(_component), AfterValidator(_surrogate_known)]
-_learner_known = _known_in(_learners, allow_import_path=True, preflight=_learner_preflight)
 SEVERAL = "models"  # the parameter holding a list of rivals: ``{name: "gnb+rf", params: {models: [...]}}``
 
 

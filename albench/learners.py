@@ -110,6 +110,9 @@ def preflight(name: str, params: dict) -> None:
     est = make_learner(name, params)
     if not is_classifier(est):
         raise ValueError("not a classifier")
+    if not hasattr(est, "predict_proba"):  # scikit-learn hides it where the parameters give none
+        raise ValueError(f"{type(est).__name__} has no predict_proba (with these parameters), and every run "
+                         f"predicts from class probabilities")
     # scikit-learn's own classes declare their constraints; a third-party BaseEstimator often declares none
     if hasattr(est, "_validate_params") and hasattr(est, "_parameter_constraints"):
         est._validate_params()

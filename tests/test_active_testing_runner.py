@@ -121,6 +121,11 @@ def test_oracle_proposal_beats_uniform_on_average():
     ({"proposal": "surogate_loss"}, "did you mean 'surrogate_loss'"),
     ({"surrogate": "nope"}, "unknown surrogate 'nope'"),
     ({"surrogate": {"name": "bootstrap", "members": 3}}, "takes ['learner', 'n_members']"),
+    # a learner surrogate, or the bootstrap's learner, is checked as the model is
+    ({"surrogate": {"name": "rf", "n_estimator": 5}}, "unknown parameter 'n_estimator' for learner 'rf'"),
+    ({"surrogate": {"name": "logreg", "C": -1}}, "The 'C' parameter of LogisticRegression"),
+    ({"surrogate": {"name": "bootstrap", "learner": {"name": "rf", "max_dept": 2}}}, "did you mean 'max_depth'"),
+    ({"surrogate": {"name": "bootstrap", "learner": "sklearn.svm.SVC"}}, "SVC has no predict_proba"),
     ({"safeguard_weight": 0}, "safeguard_weight"),
     ({"safeguard": "floor"}, "safeguard"),
     ({"loss": "hinge"}, "loss"),
@@ -129,6 +134,15 @@ def test_bad_grid_values_stop_before_running(params, message):
     with pytest.raises(GridError) as info:
         at_grid(**params)
     assert message in str(info.value)
+
+
+def test_a_surrogate_learner_at_its_defaults_is_the_same_run():
+    def run_ids(surrogate):
+        return [spec.run_id for spec in at_grid(surrogate=surrogate).specs()]
+
+    assert run_ids({"name": "rf", "n_estimators": 100}) == run_ids("rf") != run_ids({"name": "rf", "n_estimators": 9})
+    assert (run_ids({"name": "bootstrap", "learner": {"name": "rf", "n_estimators": 100}})
+            == run_ids({"name": "bootstrap", "learner": "rf"}))
 
 
 def test_a_pool_larger_than_the_data_becomes_an_error_row(tmp_path):

@@ -47,6 +47,9 @@ class UndeclaredClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, alpha=1.0):
         self.alpha = alpha
 
+    def predict_proba(self, X):
+        return np.full((len(X), 2), 0.5)
+
 
 def test_a_classifier_without_declared_constraints_passes_the_check(monkeypatch):
     monkeypatch.setattr(learners, "resolve", lambda name: UndeclaredClassifier)
@@ -64,6 +67,19 @@ def test_a_classifier_whose_constructor_fails_is_one_grid_error(monkeypatch):
                                         "failed: RuntimeError: license server unreachable$"):
         grid_from_dict({"name": "g", "kind": "al", "params": {
             "dataset": "iris", "learner": "vendor.BrokenClassifier", "strategy": "random"}}, "g.yaml")
+
+
+@pytest.mark.parametrize(("learner", "refused"), [
+    ({"name": "sklearn.linear_model.SGDClassifier", "loss": "hinge"}, "SGDClassifier"),
+    ("sklearn.svm.SVC", "SVC"), ("sklearn.linear_model.RidgeClassifier", "RidgeClassifier")])
+def test_a_learner_without_probabilities_is_refused_before_a_grid_runs(learner, refused):
+    with pytest.raises(GridError, match=f"{refused} has no predict_proba \\(with these parameters\\), and every run "
+                                        "predicts from class probabilities"):
+        grid_from_dict({"name": "g", "kind": "al", "params": {
+            "dataset": "iris", "learner": learner, "strategy": "random"}}, "g.yaml")
+    with_them = {"name": "sklearn.linear_model.SGDClassifier", "loss": "log_loss"}
+    grid_from_dict({"name": "g", "kind": "al", "params": {"dataset": "iris", "learner": with_them,
+                                                         "strategy": "random"}}, "g.yaml")
 
 
 def test_single_class_is_a_constant_prediction():
