@@ -208,8 +208,14 @@ def _vision(name: str, description: str):
 
         return vision.load(name, **params)
 
+    def preflight(**params):
+        from albench.deep import vision
+
+        vision.check(**params)
+
     factory.passes_params_to = "albench.deep.vision:load"
     factory.sets_params = ("name",)
+    factory.preflight = preflight
 
     register_if_installed(registry, name, description, needs=("torch", "torchvision"))(factory)
 

@@ -23,7 +23,7 @@ import pytest
 torchvision = pytest.importorskip("torchvision")  # the optional `deep` extra
 
 from albench import al_loop, datasets  # noqa: E402
-from albench.spec import grid_from_dict  # noqa: E402
+from albench.spec import GridError, grid_from_dict  # noqa: E402
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -136,6 +136,19 @@ def test_stratified_subset_and_bad_params(tmp_path):
         datasets.load("mnist", {"root": str(tmp_path), "n_samples": 2})
     with pytest.raises(ValueError, match="part must be one of train, test, all"):
         datasets.load("mnist", {"root": str(tmp_path), "part": "validation"})
+
+
+@pytest.mark.parametrize(("params", "refused"), [({"part": "validation"}, "part must be one of train, test, all"),
+                                                 ({"n_samples": 0}, "n_samples must be a positive integer")])
+def test_bad_image_data_set_values_stop_the_grid_before_it_runs(tmp_path, params, refused):
+    """Checked without the files (they may lie on the Dask workers only): the root here is empty."""
+    with pytest.raises(GridError, match=f"dataset 'fashion_mnist': {refused}"):
+        grid_from_dict({"name": "g", "kind": "al", "params": {
+            "dataset": {"name": "fashion_mnist", "root": str(tmp_path), **params}, "learner": "logreg",
+            "strategy": "random"}}, "g.yaml")
+    grid_from_dict({"name": "g", "kind": "al", "params": {
+        "dataset": {"name": "fashion_mnist", "root": str(tmp_path), "part": "all", "n_samples": 50},
+        "learner": "logreg", "strategy": "random"}}, "g.yaml")
 
 
 def test_missing_files_name_the_root_and_the_download_option(tmp_path):

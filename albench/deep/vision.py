@@ -70,6 +70,15 @@ def stratified_subset(labels: np.ndarray, n_samples: int, seed: int) -> np.ndarr
     return np.sort(subset)
 
 
+def check(part: str = "train", n_samples: int | None = None, **_) -> None:
+    """The values ``load`` refuses, without torchvision or the files (the grid's pre-flight; the files may
+    lie on the Dask workers only)."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {part!r}")
+    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1):
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+
+
 def load(name: str, root: str | None = None, download: bool = False, part: str = "train",
          n_samples: int | None = None, data_seed: int = 0) -> Images:
     """One torchvision data set as ``Images``.
@@ -78,10 +87,7 @@ def load(name: str, root: str | None = None, download: bool = False, part: str =
     AL loop makes its own pool/test split). ``n_samples``: a stratified random
     subset of that many images (seeded by ``data_seed``), to keep grids small.
     """
-    if part not in PARTS:
-        raise ValueError(f"part must be one of {', '.join(PARTS)}, got {part!r}")
-    if n_samples is not None and (isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1):
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    check(part=part, n_samples=n_samples)
     root_path = data_root(root)
     sets = [_read(name, root_path, train, bool(download)) for train in PARTS[part]]
     labels = np.concatenate([np.asarray(ds.targets, dtype=np.int64) for ds in sets])
