@@ -47,13 +47,12 @@ def changed(grid: Grid, store: Store) -> Changed:
     names and implementations into pandas took 18 s and 3.3 GiB. The run_ids are read only when asked for
     (``--rerun-changed``). ``ResultsError`` for a part DuckDB cannot read.
     """
-    from albench.analysis.curves import limit_memory, quote
+    from albench.analysis.curves import quote
     from albench.results import Results, columns_of, connect, fetch
 
     results = Results(store.root)
     kind = KINDS[grid.kind]
-    with connect(results) as con:
-        limit_memory(con)
+    with connect(results, spill=True) as con:
         columns = set(columns_of(con, "runs"))
         keys = [k for k in kind.components if k in grid.axes and k in columns]
         if not keys or "run_id" not in columns:
@@ -84,9 +83,7 @@ def changed(grid: Grid, store: Store) -> Changed:
 
 def _rows(results, query: str, params: list) -> list[tuple]:
     """The rows of ``query`` on a new connection to ``results`` (the run_ids, when asked for later)."""
-    from albench.analysis.curves import limit_memory
     from albench.results import connect, fetch
 
-    with connect(results) as con:
-        limit_memory(con)
+    with connect(results, spill=True) as con:
         return fetch(con, query, params)

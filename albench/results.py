@@ -129,10 +129,27 @@ def grid_run_ids(grid_file: str | os.PathLike) -> set[str]:
 
 
 NAN_UNSAFE_OPTIMIZERS = "statistics_propagation,filter_pushdown"
+# DuckDB spills to disk past this much memory: the analysis must stay within a few GiB at 10^6 runs
+MEMORY_LIMIT = "1500MB"
 
 
-def connect(results: Results, read_only: bool = False):
-    """An in-memory DuckDB connection with one view per table, reading the part files in place.
+def duckdb_connection(spill: bool = False):
+    """An in-memory DuckDB connection that reads stored NaNs right; ``spill``: bounded memory (past
+    ``MEMORY_LIMIT`` DuckDB spills to disk) and rows in any order, as the analysis's group-bys want."""
+    import duckdb
+
+    con = duckdb.connect()
+    # pyarrow's Parquet statistics leave NaN out of min/max, and DuckDB's optimizer trusts them: with these
+    # two on, `isnan(x)` reads as false for every row of a part whose stored NaNs it cannot see
+    con.execute(f"SET disabled_optimizers = '{NAN_UNSAFE_OPTIMIZERS}'")
+    if spill:
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET preserve_insertion_order = false")  # the figures sort what they show
+    return con
+
+
+def connect(results: Results, read_only: bool = False, spill: bool = False):
+    """A ``duckdb_connection`` with one view per table, reading the part files in place.
 
     DuckDB SQL can read and write any file the user can (``COPY ... TO``,
     ``ATTACH``, ``read_csv('/etc/passwd')``) and install extensions.
@@ -142,10 +159,7 @@ def connect(results: Results, read_only: bool = False):
     """
     import duckdb
 
-    con = duckdb.connect()
-    # pyarrow's Parquet statistics leave NaN out of min/max, and DuckDB's optimizer trusts them: with these
-    # two on, `isnan(x)` reads as false for every row of a part whose stored NaNs it cannot see
-    con.execute(f"SET disabled_optimizers = '{NAN_UNSAFE_OPTIMIZERS}'")
+    con = duckdb_connection(spill)
     allowed: list[str] = []
     where = ""
     if results.run_ids is not None:

@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# DuckDB spills to disk past this much memory: the analysis must stay within a few GiB at 10^6 runs
-MEMORY_LIMIT = "1500MB"
 GATHER_CHUNK = 4_000_000  # indices compared at once by ``jaccard_first`` and ``identical``
 
 
@@ -42,7 +40,9 @@ class Curves:
     def from_frame(cls, df: pd.DataFrame) -> Curves | None:
         if df.empty or "run_id" not in df.columns:
             return None
-        con = _connect()
+        from albench.results import duckdb_connection
+
+        con = duckdb_connection(spill=True)
         con.register("_curves_frame", df)
         con.execute("CREATE VIEW curves AS SELECT * FROM _curves_frame")
         return cls(con, list(df.columns))
@@ -54,8 +54,7 @@ class Curves:
 
         if not results.parts("curves"):
             return None
-        con = connect(results)
-        limit_memory(con)
+        con = connect(results, spill=True)
         columns = columns_of(con, "curves")
         if "run_id" not in columns:
             return None
@@ -90,23 +89,6 @@ class Curves:
         finally:
             self.con.unregister("_wanted")
         return _sequences(ids, batches)
-
-
-def _connect():
-    import duckdb
-
-    from albench.results import NAN_UNSAFE_OPTIMIZERS
-
-    con = duckdb.connect()
-    con.execute(f"SET disabled_optimizers = '{NAN_UNSAFE_OPTIMIZERS}'")
-    limit_memory(con)
-    return con
-
-
-def limit_memory(con) -> None:
-    """DuckDB spills past ``MEMORY_LIMIT``; results in any order (the figures sort what they show)."""
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = false")
 
 
 def quote(name: str) -> str:

@@ -20,7 +20,7 @@ from decimal import Decimal
 import pandas as pd
 
 from albench.analysis import stats
-from albench.analysis.curves import limit_memory, quote
+from albench.analysis.curves import quote
 from albench.analysis.frame import LOWER_IS_BETTER, component_label
 from albench.analysis.leaderboard import counts_table, ranked_table
 from albench.analysis.normalized import is_oracle
@@ -71,8 +71,7 @@ def _cells(results, metric: str) -> pd.DataFrame | None:
     and how many values could not be summed exactly; None without the columns a leaderboard needs."""
     from albench.results import columns_of, connect, fetch
 
-    with connect(results) as con:
-        limit_memory(con)
+    with connect(results, spill=True) as con:
         columns = set(columns_of(con, "runs"))
         if not {"dataset", "strategy", metric} <= columns:
             return None
