@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch  # the `deep` extra: `make test` installs it (missing: a failure, not a skip)
 
-torch = pytest.importorskip("torch")  # the optional `deep` extra
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import check_estimator
 
-from sklearn.base import clone  # noqa: E402
-from sklearn.exceptions import NotFittedError  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
-
-from albench import datasets  # noqa: E402
-from albench.deep import networks  # noqa: E402
-from albench.deep.torch_learners import TorchCNNClassifier, TorchMLPClassifier  # noqa: E402
-from albench.learners import AlignedClassifier, make_learner  # noqa: E402
+from albench import datasets
+from albench.deep import networks
+from albench.deep.torch_learners import TorchCNNClassifier, TorchMLPClassifier
+from albench.learners import AlignedClassifier, make_learner
 
 FAST = {"epochs": 8, "width": 32, "random_state": 0}
 

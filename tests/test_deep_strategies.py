@@ -7,13 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("torch")  # the optional `deep` extra
-
-from albench import al_loop, checks  # noqa: E402
-from albench.deep.torch_learners import TorchClassifier  # noqa: E402
-from albench.execute import run_grid  # noqa: E402
-from albench.spec import grid_from_dict, load_grid  # noqa: E402
-from albench.store import Store  # noqa: E402
+from albench import al_loop, checks
+from albench.deep.torch_learners import TorchClassifier
+from albench.execute import run_grid
+from albench.spec import grid_from_dict, load_grid
+from albench.store import Store
 
 TINY_CNN = {"name": "torch_cnn", "epochs": 20, "lr": 0.005, "channels": 8, "width": 32}
 

@@ -19,11 +19,10 @@ import threading
 
 import numpy as np
 import pytest
+import torchvision  # the `deep` extra: `make test` installs it (missing: a failure, not a skip)
 
-torchvision = pytest.importorskip("torchvision")  # the optional `deep` extra
-
-from albench import al_loop, datasets  # noqa: E402
-from albench.spec import GridError, grid_from_dict  # noqa: E402
+from albench import al_loop, datasets
+from albench.spec import GridError, grid_from_dict
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 

@@ -97,14 +97,12 @@ def test_a_bad_parameter_is_a_clear_error():
 @pytest.mark.parametrize("name, params", [("badge", {}), ("bald", {"source": "mc_dropout", "n_samples": 4}),
                                           ("coreset", {}), ("typiclust", {})])
 def test_al_run_with_a_torch_learner_uses_its_embedding_or_dropout(name, params):
-    pytest.importorskip("torch")  # the optional `deep` extra
     learner = {"name": "torch_mlp", "epochs": 3, "width": 16}
     result = run_one(name, params, learner=learner, batch_size=4, budget=2)
     assert [len(row["queried"]) for row in result.curves] == [4, 4, 0]
 
 
 def test_strategies_see_the_torch_embedding_and_samples():
-    pytest.importorskip("torch")
     from albench.learners import AlignedClassifier, make_learner
     from albench.strategies.badge import penultimate
 
