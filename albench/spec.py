@@ -174,8 +174,7 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
                          f"allowed: {', '.join(sorted(TOP_KEYS))}")
     for key in ("name", "kind", "params"):
         if key not in doc:
-            kinds = " or ".join(f"'{k}' for {kind.description}" for k, kind in KINDS.items())
-            problems.add(f"missing key '{key}'" + (f": {kinds}" if key == "kind" else ""))
+            problems.add(f"missing key '{key}'" + (f": {_kind_choices()}" if key == "kind" else ""))
     name = doc.get("name")
     if "name" in doc and not (isinstance(name, str) and GRID_NAME.fullmatch(name)):
         problems.add(f"name: {name!r} is not a usable grid name (1 to 100 letters, digits, '.', '_' or '-', "
@@ -209,6 +208,10 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
         problems.add(message)
     problems.raise_if_any()
     return grid
+
+
+def _kind_choices() -> str:
+    return " or ".join(f"'{name}' for {kind.description}" for name, kind in KINDS.items())
 
 
 def _plugin_list(raw: Any) -> list[str]:
