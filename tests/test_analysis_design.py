@@ -33,6 +33,18 @@ def test_one_dissenting_dataset_of_four_needs_three():
     assert minimal.loc["dataset", "minimal_k"] == 3 and minimal.loc["dataset", "n_values"] == 4
 
 
+def test_data_set_curve_within_blocks_of_a_numeric_column():
+    """``--block seed``: the leaderboard labels blocks as text; the data set's curve must find them (it was
+    all NaN, "not reached", whenever the block column was numeric)."""
+    score = {"A": 3.0, "B": 2.0, "C": 1.0}
+    metric = {(f"d{i}", s, seed): (v if i < 3 else -v)
+              for i in range(4) for s, v in score.items() for seed in (0, 1)}
+    design = design_curve(prepare(runs_table(metric), block="seed"), "auc_accuracy")
+    curve = design.curve[design.curve["factor"] == "dataset"]
+    assert curve["tau_mean"].tolist() == pytest.approx([0.5, 0.5, 1.0, 1.0])  # as in the case above, per seed
+    assert design.minimal.set_index("factor").loc["dataset", "minimal_k"] == 3
+
+
 def test_seed_curve_equals_brute_force_with_scipy():
     gen = np.random.default_rng(4)
     datasets, strategies, seeds = [f"d{i}" for i in range(3)], list("ABCDE"), range(5)

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from albench.analysis.frame import REPLICATES, Frame
-from albench.analysis.leaderboard import block_matrix
+from albench.analysis.leaderboard import block_key, block_matrix
 from albench.analysis.stats import group_means, kendall_tau_rows
 
 TARGET_TAU = 0.9
@@ -65,9 +65,12 @@ def k_grid(n: int) -> list[int]:
 
 
 def _cell_means(frame: Frame, metric: str, factor: str, blocks: list, methods: list) -> np.ndarray:
-    """blocks x factor values x methods mean metric (NaN for empty cells)."""
-    ok = frame.ok[frame.ok[frame.block].isin(blocks)]
-    means = group_means(ok[metric], [ok[frame.block], ok[factor], ok[frame.method]])
+    """blocks x factor values x methods mean metric (NaN for empty cells); ``blocks`` labelled as
+    ``block_matrix`` labels them (text, also for a numeric block column such as ``seed``)."""
+    key = block_key(frame.ok, frame.block)
+    inside = key.isin(blocks).to_numpy()
+    ok = frame.ok[inside]
+    means = group_means(ok[metric], [key[inside], ok[factor], ok[frame.method]])
     index = pd.MultiIndex.from_product([blocks, frame.values(factor), methods])
     return means.reindex(index).to_numpy(dtype=float).reshape(len(blocks), -1, len(methods))
 
