@@ -43,9 +43,14 @@ def at_tables(store, name: str) -> list[ClosingTable]:
     runs = store.read("runs", at_columns(store))
     if runs.empty:
         return []
+    table = final_errors(runs)
+    # the figures' keys are grouped by even when the grid holds one value: said once, not in every row
+    constant = [k for k in ("dataset", "loss", "surrogate", "proposal")
+                if k in table.columns and len(table) > 1 and table[k].nunique(dropna=False) == 1]
+    same = "; in every run: " + ", ".join(f"{k} {table[k].iloc[0]}" for k in constant) if constant else ""
     title = (f"{name}: error of the final estimate, grouped by every varying key (seeds averaged): mean "
-             "squared error with BCa 95 % interval, median, interval coverage")
-    return [ClosingTable(title, final_errors(runs), "{:.3g}", reliability_warnings(runs))]
+             f"squared error with BCa 95 % interval, median, interval coverage{same}")
+    return [ClosingTable(title, table.drop(columns=constant), "{:.3g}", reliability_warnings(runs))]
 
 
 def al_columns() -> list[str]:
