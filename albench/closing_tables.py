@@ -32,6 +32,7 @@ def al_tables(store, name: str) -> list[ClosingTable]:
     board = stored_leaderboard(Results(store.root))
     if board is None:  # a metric value DuckDB cannot sum exactly (infinite, or huge)
         runs = store.read("runs", al_columns())
+        runs = runs[runs["kind"] == "al"] if "kind" in runs.columns else runs  # as the group-by's filter
         board = leaderboard(runs) if not runs.empty else pd.DataFrame()
     return [ClosingTable(f"leaderboard ({name}, mean AUC of accuracy)", board)] if not board.empty else []
 
@@ -41,6 +42,8 @@ def at_tables(store, name: str) -> list[ClosingTable]:
     from albench.active_testing.report import final_errors, reliability_warnings
 
     runs = store.read("runs", at_columns(store))
+    if "kind" in runs.columns:  # a folder may hold AL runs too (another grid of the same name)
+        runs = runs[runs["kind"] == "at"].reset_index(drop=True)
     if runs.empty:
         return []
     table = final_errors(runs)

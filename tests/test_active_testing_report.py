@@ -1,5 +1,7 @@
 """The benchmark's figures: the exact iid error formula and labelling efficiency."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -79,6 +81,16 @@ def test_mse_interval_is_bca_and_holds_the_mean():
     percentile = stats.bootstrap((values,), np.mean, n_resamples=2000, method="percentile",
                                  rng=np.random.default_rng(0)).confidence_interval
     assert high > percentile.high  # BCa moves the interval towards the long tail
+
+
+def test_the_mse_interval_skips_missing_errors_as_the_mean_does():
+    values = np.array([0.1, np.nan, 0.2, 0.3, 0.05, np.nan, 0.4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's DegenerateDataWarning was printed under grid run's table
+        assert mse_interval(values) == mse_interval(values[~np.isnan(values)])
+        assert np.isnan(mse_interval(np.array([np.nan, np.nan]))).all()
+    low, high = mse_interval(values)
+    assert low < np.nanmean(values) < high
 
 
 def test_reliability_warnings_flag_small_safeguards_and_large_weights():

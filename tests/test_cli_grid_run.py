@@ -84,7 +84,7 @@ def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the
     import pandas as pd
 
     from albench.active_testing.report import final_errors, reliability_warnings
-    from albench.closing_tables import at_columns, at_tables
+    from albench.closing_tables import al_tables, at_columns, at_tables
 
     grid = load_grid(write_grid({"name": "at-small", "kind": "at", "params": {
         "dataset": "iris", "model": "logreg", "train_size": 30, "proposal": ["uniform", "surrogate_loss"],
@@ -102,4 +102,10 @@ def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the
     pd.testing.assert_frame_equal(table.frame, final_errors(everything).drop(columns=["dataset", "loss", "surrogate"]))
     assert table.title.endswith("; in every run: dataset iris, loss cross_entropy, surrogate model")
     assert {"proposal", "safeguard_weight", "estimator"} <= set(table.frame.columns)
+    # AL runs of another grid in the same folder stay out of the table, and AT runs out of the leaderboard
+    run_grid(load_grid(write_grid(small_al_grid(params={"strategy": ["random", "margin"], "budget": 2}))), store)
+    [mixed] = at_tables(store, grid.name)
+    pd.testing.assert_frame_equal(mixed.frame, table.frame)
+    [board] = al_tables(store, "al")
+    assert sorted(board.frame["strategy"]) == ["margin", "random"]
     assert table.warnings == reliability_warnings(everything)

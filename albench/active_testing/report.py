@@ -23,6 +23,8 @@ percentile interval's bias and skew.
 from __future__ import annotations
 
 import json
+import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -85,10 +87,14 @@ def mse_interval(squared_errors: np.ndarray, confidence: float = CONFIDENCE, see
     the interval does not depend on the order in which the runs were stored.
     """
     values = np.sort(np.asarray(squared_errors, dtype=float))
+    values = values[~np.isnan(values)]  # as the mean beside it skips them (a run whose estimator gave none)
+    if len(values) == 0:
+        return math.nan, math.nan
     if len(values) < 2 or np.ptp(values) == 0:
         return float(values.mean()), float(values.mean())
     for method in ("BCa", "percentile"):
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", stats.DegenerateDataWarning)  # BCa undefined: the percentile next
             res = stats.bootstrap((values,), np.mean, confidence_level=confidence, n_resamples=2000,
                                   method=method, rng=np.random.default_rng(seed))
         low, high = res.confidence_interval
