@@ -1,6 +1,9 @@
-"""``grid run --dry-run`` and a re-run with nothing left (no cluster is started)."""
+"""``grid run --dry-run``, a re-run with nothing left (no cluster is started), the closing tables, and a folder
+holding runs of both kinds."""
 
 from __future__ import annotations
+
+import json
 
 from albench.execute import run_grid
 from albench.spec import load_grid
@@ -109,3 +112,22 @@ def test_the_closing_active_testing_tables_read_only_their_columns_and_equal_the
     [board] = al_tables(store, "al")
     assert sorted(board.frame["strategy"]) == ["margin", "random"]
     assert table.warnings == reliability_warnings(everything)
+
+
+def test_a_folder_holding_both_kinds_is_analysed_one_kind_at_a_time(write_grid, tmp_path):
+    """Two grids of one name, one of each kind, in one folder: the AL curves' `queried` column is then in
+    every curves row, and the AT analysis must not compare the picks of the estimators of one run."""
+    out = tmp_path / "both"
+    run_grid(load_grid(write_grid(small_al_grid(params={"strategy": ["random", "margin"], "budget": 2,
+                                                        "seed": {"range": [0, 2]}}))), Store(out))
+    run_grid(load_grid(write_grid({"name": "other", "kind": "at", "params": {
+        "dataset": "iris", "model": ["logreg", "gnb"], "train_size": 30, "proposal": ["uniform", "surrogate_loss"],
+        "budget": 5, "seed": {"range": [0, 3]}}})), Store(out))
+    either = invoke("analyze", out)
+    assert either.exit_code == 2 and "several kinds (al, at); choose one with --kind" in either.output
+    at = invoke("analyze", out, "--kind", "at", "--resamples", 50, "--json")
+    assert at.exit_code == 0, at.output
+    influence = {row["hyperparameter"]: row for row in json.loads(at.output)["influence"]}
+    assert influence["estimator"]["jaccard_contexts"] == 0 and influence["model"]["jaccard_contexts"] > 0
+    al = invoke("analyze", out, "--kind", "al", "--resamples", 50)
+    assert al.exit_code == 0 and "leaderboard: strategy" in al.output

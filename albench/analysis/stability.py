@@ -274,12 +274,13 @@ def agreement(frame: Frame, metric: str, curves: Curves | pd.DataFrame | None = 
     ok = frame.ok[frame.ok[metric].notna()]
     curves = Curves.of(curves)
     # the picks of the sampled contexts of every hyperparameter, read in one pass over the curves
-    # (row indices of different data sets are not comparable: no jaccard for the data set itself)
+    # (row indices of different data sets are not comparable: no jaccard for the data set itself; nor for a
+    # key every run holds all values of, as an active-testing run holds every estimator: no two runs differ)
     contexts, k = {}, 0
     if curves is not None and curves.has("queried"):
         unique = ok.drop_duplicates("run_id")
         contexts = {h: _contexts(frame, unique, h, seed) for h in frame.hyperparameters
-                    if h not in ("dataset", "task") and len(frame.values(h)) > 1}
+                    if h not in ("dataset", "task") and unique[h].nunique() > 1}
         k = _contexts_per_unit(contexts, unique)
         seqs = curves.query_sequences(unique["run_id"].to_numpy()[_runs_of(contexts, k)])
     else:
