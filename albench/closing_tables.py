@@ -39,7 +39,7 @@ def al_tables(store, name: str) -> list[ClosingTable]:
 
 def at_tables(store, name: str) -> list[ClosingTable]:
     """Each estimator's error of the final estimate, with the reliability warnings."""
-    from albench.active_testing.report import final_errors, reliability_warnings
+    from albench.active_testing.report import LEGACY, final_errors, reliability_warnings
 
     runs = store.read("runs", at_columns(store))
     if "kind" in runs.columns:  # a folder may hold AL runs too (another grid of the same name)
@@ -48,8 +48,7 @@ def at_tables(store, name: str) -> list[ClosingTable]:
         return []
     table = final_errors(runs)
     # the figures' keys are grouped by even when the grid holds one value: said once, not in every row
-    constant = [k for k in ("dataset", "loss", "surrogate", "proposal")
-                if k in table.columns and len(table) > 1 and table[k].nunique(dropna=False) == 1]
+    constant = [k for k in LEGACY if k in table.columns and len(table) > 1 and table[k].nunique(dropna=False) == 1]
     same = "; in every run: " + ", ".join(f"{k} {table[k].iloc[0]}" for k in constant) if constant else ""
     title = (f"{name}: error of the final estimate, grouped by every varying key (seeds averaged): mean "
              f"squared error with BCa 95 % interval, median, interval coverage{same}")
