@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils._param_validation import Interval
 
 from albench import learners
 from albench.learners import AlignedClassifier, make_learner, registry
@@ -51,9 +54,17 @@ class UndeclaredClassifier(ClassifierMixin, BaseEstimator):
         return np.full((len(X), 2), 0.5)
 
 
-def test_a_classifier_without_declared_constraints_passes_the_check(monkeypatch):
+class DeclaredClassifier(UndeclaredClassifier):
+    _parameter_constraints = {"alpha": [Interval(Real, 0, None, closed="neither")]}
+
+
+def test_declared_constraints_are_checked_and_a_classifier_declaring_none_passes(monkeypatch):
     monkeypatch.setattr(learners, "resolve", lambda name: UndeclaredClassifier)
-    learners.preflight("vendor.UndeclaredClassifier", {"alpha": 2.0})  # nothing to check: no AttributeError
+    learners.preflight("vendor.UndeclaredClassifier", {"alpha": -2.0})  # nothing declared: no AttributeError
+    monkeypatch.setattr(learners, "resolve", lambda name: DeclaredClassifier)
+    learners.preflight("vendor.DeclaredClassifier", {"alpha": 2.0})
+    with pytest.raises(ValueError, match="The 'alpha' parameter of DeclaredClassifier must be a float"):
+        learners.preflight("vendor.DeclaredClassifier", {"alpha": -2.0})
 
 
 class BrokenClassifier(UndeclaredClassifier):
