@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from albench.analysis.frame import REPLICATES, Frame
-from albench.analysis.leaderboard import block_key, block_matrix
+from albench.analysis.leaderboard import block_matrix
 from albench.analysis.stats import group_means, kendall_tau_rows
 
 TARGET_TAU = 0.9
@@ -65,14 +65,19 @@ def k_grid(n: int) -> list[int]:
 
 
 def _cell_means(frame: Frame, metric: str, factor: str, blocks: list, methods: list) -> np.ndarray:
-    """blocks x factor values x methods mean metric (NaN for empty cells); ``blocks`` labelled as
-    ``block_matrix`` labels them (text, also for a numeric block column such as ``seed``)."""
-    key = block_key(frame.ok, frame.block)
-    inside = key.isin(blocks).to_numpy()
-    ok = frame.ok[inside]
-    means = group_means(ok[metric], [key[inside], ok[factor], ok[frame.method]])
+    """blocks x factor values x methods mean metric (NaN for empty cells); ``blocks``: values of the block
+    column (``_block_values``)."""
+    ok = frame.ok[frame.ok[frame.block].isin(blocks)]
+    means = group_means(ok[metric], [ok[frame.block], ok[factor], ok[frame.method]])
     index = pd.MultiIndex.from_product([blocks, frame.values(factor), methods])
     return means.reindex(index).to_numpy(dtype=float).reshape(len(blocks), -1, len(methods))
+
+
+def _block_values(frame: Frame, labels: list) -> list:
+    """The block column's values behind ``block_matrix``'s text labels (a numeric column such as ``seed``
+    is labelled "0", "1", ...), matched over the distinct values, not row by row."""
+    values = pd.Index(pd.unique(frame.ok[frame.block]))
+    return list(values[values.astype(str).get_indexer(labels)])
 
 
 def _leaderboards(cells: np.ndarray, weights: np.ndarray, higher_is_better: bool) -> np.ndarray:
@@ -103,6 +108,7 @@ def design_curve(frame: Frame, metric: str, factors=None, n_subsets: int = 200, 
     factors = factors or dict.fromkeys((frame.block, "dataset", *REPLICATES))
     matrix = block_matrix(frame, metric)
     blocks, methods = list(matrix.index), list(matrix.columns)
+    block_values = _block_values(frame, blocks)
     better = frame.higher_is_better(metric)
     rng = np.random.default_rng(seed)
     rows, minimal = [], []
@@ -117,7 +123,7 @@ def design_curve(frame: Frame, metric: str, factors=None, n_subsets: int = 200, 
             def leaderboards(weights):
                 return weights @ ranks / weights.sum(axis=1, keepdims=True)
         else:
-            cells = _cell_means(frame, metric, factor, blocks, methods)
+            cells = _cell_means(frame, metric, factor, block_values, methods)
             n = cells.shape[1]
 
             def leaderboards(weights):
