@@ -52,3 +52,16 @@ def test_api_reference_builds_from_the_docstrings(tmp_path):
     assert "grid file's content hash" in page  # the module docstring
     for name in ("provenance", "version", "file_sha256"):  # each public function has its section
         assert f'id="{name}"' in page
+
+
+def test_the_commands_list_gives_each_command_one_sentence():
+    """``albench --help`` lists each command by the first sentence of its docstring, not broken where the
+    docstring's source lines break (rich help keeps single line breaks)."""
+    out = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "400"})
+    assert out.exit_code == 0, out.output
+    rows = {line.split()[1]: line for line in out.output.splitlines() if re.match(r"│ [a-z][a-z-]+ ", line)}
+    assert {"strategies", "analyze", "report", "compact", "fsck", "grid"} <= set(rows), out.output
+    assert "(kind at), and the plug-ins that cannot load here, with why." in rows["strategies"]
+    assert rows["compact"].split("│")[1].rstrip().endswith("atomically (every row stays stored once).")
+    continuation = [line for line in out.output.splitlines() if re.match(r"│ {10,}\S", line)]
+    assert not continuation, continuation

@@ -26,6 +26,22 @@ fsck.install(app)
 compact.install(app)
 
 
+def _one_line_summaries(typer_app: typer.Typer) -> None:
+    """Rich help keeps a docstring's single line breaks in the commands list; each command's summary there
+    is its first sentence on one line instead (``albench CMD --help`` still prints the whole text)."""
+    import inspect
+    import re
+
+    for info in typer_app.registered_commands:
+        text = info.help or inspect.getdoc(info.callback) or ""
+        if info.short_help is None and text:
+            paragraph = " ".join(text.split("\n\n")[0].split())
+            info.short_help = re.split(r"(?<=\.) (?=[A-Z`])", paragraph, maxsplit=1)[0]
+
+
+_one_line_summaries(app)
+
+
 def _print_version(value: bool) -> None:
     if value:
         print(f"albench {version('albench')}")
