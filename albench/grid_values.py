@@ -112,7 +112,7 @@ def validated_axes(problems: Problems, kind: str, raw_params: Any) -> dict[str, 
         adapter = _adapter(info)
         values = [problems.collect(_validate_value, where, adapter, v, failed=_INVALID)
                   for v in problems.collect(_values, where, raw_params[key], failed=[])]
-        axes[key] = _dedupe([v for v in values if v is not _INVALID])  # null is a value (pool_size: null)
+        axes[key] = _dedupe(problems, where, [v for v in values if v is not _INVALID])  # null is a value
     return axes
 
 
@@ -120,13 +120,20 @@ def _adapter(info) -> TypeAdapter:
     return TypeAdapter(info.rebuild_annotation())
 
 
-def _dedupe(values: list[Any]) -> list[Any]:
-    seen, out = set(), []
+def _dedupe(problems: Problems, where: str, values: list[Any]) -> list[Any]:
+    """The distinct values in their first order; a value given more than once (a copy, or two spellings
+    of one value: ``rf`` and ``{name: rf}`` with its defaults) is noted, as it is likely a slip."""
+    seen: dict[str, int] = {}
+    out = []
     for v in values:
         key = json.dumps(v, sort_keys=True)
-        if key not in seen:
-            seen.add(key)
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] == 1:
             out.append(v)
+    for v in out:
+        if (times := seen[json.dumps(v, sort_keys=True)]) > 1:
+            problems.note(f"{where}: {_short(v)} is listed {times} times (as itself or as another spelling "
+                          f"of it); it is one value, and its runs are run once")
     return out
 
 

@@ -62,6 +62,7 @@ class Grid:
     description: str = ""
     plugins: list[str] = field(default_factory=list)
     timeout_s: float | None = None
+    notes: list[str] = field(default_factory=list)  # likely slips that change nothing (a value listed twice)
 
     def specs(self) -> Iterator[RunSpec]:
         """Every run, in grid order, streamed: excludes are matched on value positions, not on specs.
@@ -139,10 +140,17 @@ class Problems:
     """The mistakes of one grid file, collected so that all are reported together."""
 
     def __init__(self, path: str):
-        self.path, self.messages = path, []
+        self.path, self.messages, self.notes = path, [], []
 
     def add(self, message: str) -> None:
-        self.messages.append(message if message.startswith(self.path) else f"{self.path}: {message}")
+        self.messages.append(self._where(message))
+
+    def note(self, message: str) -> None:
+        """Something worth saying that does not stop the grid (``Grid.notes``)."""
+        self.notes.append(self._where(message))
+
+    def _where(self, message: str) -> str:
+        return message if message.startswith(self.path) else f"{self.path}: {message}"
 
     def collect(self, func, *args, failed: Any = None):
         """``func(*args)``, or ``failed`` with its GridError recorded."""
@@ -201,7 +209,8 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
         UNLOADED_PLUGIN_NAMES.reset(token)
     problems.raise_if_any()
     grid = Grid(name=name, kind=kind, path=path, axes=axes, exclude=exclude,
-                description=str(doc.get("description") or ""), plugins=list(plugins or []), timeout_s=timeout)
+                description=str(doc.get("description") or ""), plugins=list(plugins or []), timeout_s=timeout,
+                notes=problems.notes)
     if exclude and len(grid) == 0:
         raise GridError(f"{path}: exclude: the rules remove every run of the grid")
     for message in KINDS[kind].grid_check(grid) if KINDS[kind].grid_check else []:  # cross-key, kind-specific

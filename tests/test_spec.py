@@ -34,6 +34,17 @@ def test_range_with_step_and_duplicates_collapse():
     grid = grid_from_dict(small_al_grid(params={"seed": {"range": [0, 10, 5]}, "strategy": ["margin", "margin"]}))
     assert grid.axes["seed"] == [0, 5]
     assert len(grid.axes["strategy"]) == 1
+    assert len(grid.notes) == 1 and "params.strategy: margin is listed 2 times" in grid.notes[0]
+
+
+def test_two_spellings_of_one_value_are_one_value_and_a_note():
+    grid = grid_from_dict(small_al_grid(params={
+        "learner": ["knn", {"name": "rf", "n_estimators": 100}, "rf"], "dataset": ["iris", "wine"]}))
+    assert [v["name"] for v in grid.axes["learner"]] == ["knn", "rf"]
+    assert [n.split(": ", 1)[1] for n in grid.notes] == [
+        "params.learner: rf is listed 2 times (as itself or as another spelling of it); it is one value, "
+        "and its runs are run once"]
+    assert grid_from_dict(small_al_grid(params={"dataset": ["iris", "wine"]})).notes == []
 
 
 def test_run_ids_are_stable_distinct_and_fully_defaulted():
@@ -129,7 +140,12 @@ def test_cli_grid_show_prints_axes_and_count(write_grid):
     proc = subprocess.run([sys.executable, "-m", "albench", "grid", "show", str(path)],
                           capture_output=True, text=True, check=True)
     assert "runs: 8" in proc.stdout
-    assert "dataset" in proc.stdout and "wine" in proc.stdout
+    assert "dataset" in proc.stdout and "wine" in proc.stdout and "note:" not in proc.stdout
+    path = write_grid(small_al_grid(params={"dataset": ["iris", "wine", "iris"]}))
+    proc = subprocess.run([sys.executable, "-m", "albench", "grid", "show", str(path)],
+                          capture_output=True, text=True, check=True)
+    assert "runs: 8" in proc.stdout
+    assert proc.stdout.startswith(f"note: {path}: params.dataset: iris is listed 2 times"), proc.stdout
 
 
 def test_streamed_run_ids_equal_the_canonical_hash():

@@ -24,9 +24,12 @@ def _load(path: Path, *, run_plugins: bool = True) -> Grid:
     from albench.spec import GridError, load_grid
 
     try:
-        return load_grid(path, run_plugins=run_plugins)
+        grid = load_grid(path, run_plugins=run_plugins)
     except GridError as exc:
         fail(str(exc))
+    for note in grid.notes:
+        console.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True)
+    return grid
 
 
 def _short(value) -> str:
