@@ -34,7 +34,8 @@ def al_tables(store, name: str) -> list[ClosingTable]:
         runs = store.read("runs", al_columns())
         runs = runs[runs["kind"] == "al"] if "kind" in runs.columns else runs  # as the group-by's filter
         board = leaderboard(runs) if not runs.empty else pd.DataFrame()
-    return [ClosingTable(f"leaderboard ({name}, mean AUC of accuracy)", board)] if not board.empty else []
+    title = f"leaderboard ({name}: mean AUC of accuracy, mean rank within data sets)"
+    return [ClosingTable(title, board)] if not board.empty else []
 
 
 def at_tables(store, name: str) -> list[ClosingTable]:
@@ -53,6 +54,18 @@ def at_tables(store, name: str) -> list[ClosingTable]:
     title = (f"{name}: error of the final estimate, grouped by every varying key (seeds averaged): mean "
              f"squared error with BCa 95 % interval, median, interval coverage{same}")
     return [ClosingTable(title, table.drop(columns=constant), "{:.3g}", reliability_warnings(runs))]
+
+
+def other_kinds(store, kind: str) -> list[str]:
+    """The kinds of the folder's runs other than ``kind`` (a grid of another kind run into the same folder,
+    after which ``albench analyze`` asks for ``--kind``)."""
+    from albench.results import Results, columns_of, connect, fetch
+
+    with connect(Results(store.root), spill=True) as con:
+        if "kind" not in columns_of(con, "runs"):
+            return []
+        rows = fetch(con, "SELECT DISTINCT kind FROM runs WHERE kind IS NOT NULL AND kind <> ?", [kind])
+    return sorted(str(k) for (k,) in rows)
 
 
 def al_columns() -> list[str]:

@@ -35,7 +35,7 @@ def test_nothing_left_starts_no_cluster(write_grid, tmp_path):
     proc = invoke("grid", "run", path, "--out", out, "--workers", "2")
     assert proc.exit_code == 0, proc.output
     assert "nothing left to run: all 4 runs of 'small' are stored (no cluster started)" in proc.stdout
-    assert "leaderboard" in proc.stdout
+    assert "leaderboard" in proc.stdout and "note:" not in proc.stdout  # one kind stored
 
 
 def test_analyze_on_a_budgeted_folder_gives_the_full_grid_estimate(write_grid, tmp_path):
@@ -120,9 +120,14 @@ def test_a_folder_holding_both_kinds_is_analysed_one_kind_at_a_time(write_grid, 
     out = tmp_path / "both"
     run_grid(load_grid(write_grid(small_al_grid(params={"strategy": ["random", "margin"], "budget": 2,
                                                         "seed": {"range": [0, 2]}}))), Store(out))
-    run_grid(load_grid(write_grid({"name": "other", "kind": "at", "params": {
+    at_grid = write_grid({"name": "other", "kind": "at", "params": {
         "dataset": "iris", "model": ["logreg", "gnb"], "train_size": 30, "proposal": ["uniform", "surrogate_loss"],
-        "budget": 5, "seed": {"range": [0, 3]}}})), Store(out))
+        "budget": 5, "seed": {"range": [0, 3]}}})
+    run_grid(load_grid(at_grid), Store(out))
+    again = invoke("grid", "run", at_grid, "--out", out, "--workers", 0)
+    assert again.exit_code == 0, again.output
+    assert (f"note: {out} also holds runs of kind al (the tables above leave them out); `albench analyze` and "
+            f"`albench report` on it need --kind at") in " ".join(again.output.split())
     either = invoke("analyze", out)
     assert either.exit_code == 2 and "several kinds (al, at); choose one with --kind" in either.output
     at = invoke("analyze", out, "--kind", "at", "--resamples", 50, "--json")
@@ -131,3 +136,11 @@ def test_a_folder_holding_both_kinds_is_analysed_one_kind_at_a_time(write_grid, 
     assert influence["estimator"]["jaccard_contexts"] == 0 and influence["model"]["jaccard_contexts"] > 0
     al = invoke("analyze", out, "--kind", "al", "--resamples", 50)
     assert al.exit_code == 0 and "leaderboard: strategy" in al.output
+    mixed = invoke("compare", out, out, "--resamples", 50)
+    assert mixed.exit_code == 2 and "choose one with --kind" in mixed.output
+    for kind, methods in (("at", {"uniform", "surrogate_loss"}), ("al", {"random", "margin"})):
+        same = invoke("compare", out, out, "--kind", kind, "--resamples", 50, "--json")
+        assert same.exit_code == 0, same.output
+        rows = json.loads(same.output)["table"]
+        assert {r["method"].split(" / ")[0] for r in rows} == methods | {"all"}  # AT: proposal / estimator
+        assert all(r["effect"] == 0 for r in rows)

@@ -65,9 +65,10 @@ def _rows(pairs: pd.DataFrame, method: str | None, sign: float, rope: float, res
 
 
 def compare_runs(runs_a: pd.DataFrame, runs_b: pd.DataFrame, metric: str | None = None, rope: float | None = None,
-                 resamples: int = 1000, seed: int = 0, labels: tuple[str, str] = ("A", "B")) -> Comparison:
-    """Folder against folder, paired by run_id."""
-    a, b = prepare(runs_a), prepare(runs_b)
+                 resamples: int = 1000, seed: int = 0, labels: tuple[str, str] = ("A", "B"),
+                 kind: str | None = None) -> Comparison:
+    """Folder against folder, paired by run_id (``kind``: al or at, for folders that hold both)."""
+    a, b = prepare(runs_a, kind), prepare(runs_b, kind)
     if a.kind != b.kind:
         raise AnalysisError(f"{labels[0]} holds runs of kind '{a.kind}' and {labels[1]} of kind '{b.kind}'")
     metric = a.check_metric(metric)
@@ -87,9 +88,11 @@ def compare_runs(runs_a: pd.DataFrame, runs_b: pd.DataFrame, metric: str | None 
 
 
 def compare_groups(runs: pd.DataFrame, by: str, group_a: str, group_b: str, metric: str | None = None,
-                   rope: float | None = None, resamples: int = 1000, seed: int = 0) -> Comparison:
-    """Two values of hyperparameter ``by`` in one folder, paired on every other varying hyperparameter."""
-    frame = prepare(runs)
+                   rope: float | None = None, resamples: int = 1000, seed: int = 0,
+                   kind: str | None = None) -> Comparison:
+    """Two values of hyperparameter ``by`` in one folder, paired on every other varying hyperparameter
+    (``kind``: al or at, for a folder that holds both)."""
+    frame = prepare(runs, kind)
     metric = frame.check_metric(metric)
     if by not in frame.runs.columns or by == "run_id":
         raise AnalysisError(f"--by {by}: not a hyperparameter of these runs; varying: "

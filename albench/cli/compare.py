@@ -23,6 +23,7 @@ def compare(
                                show_default="0.01 for AL, 0 for active testing"),
     resamples: int = typer.Option(1000, "--resamples", min=10, help="Bootstrap resamples for the intervals."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap and of the Bayesian test."),
+    kind: str = typer.Option(None, "--kind", help="al or at, when a folder holds runs of both kinds."),
     as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
 ) -> None:
     """Paired statistics of B against A on their common cells: the same run_id in two folders (a new version,
@@ -39,12 +40,13 @@ def compare(
     try:
         if b is not None:
             result = compare_runs(open_results(a).runs, open_results(b).runs, metric, rope, resamples, seed,
-                                  labels=(str(a), str(b)))
+                                  labels=(str(a), str(b)), kind=kind)
         else:
             names = [g.strip() for g in groups.split(",")]
             if len(names) != 2 or not all(names):
                 fail(f"--groups takes two values joined by a comma, got {groups!r}")
-            result = compare_groups(open_results(a).runs, by, names[0], names[1], metric, rope, resamples, seed)
+            result = compare_groups(open_results(a).runs, by, names[0], names[1], metric, rope, resamples, seed,
+                                    kind=kind)
     except (AnalysisError, ResultsError) as exc:
         fail(str(exc))
     if as_json:

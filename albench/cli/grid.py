@@ -230,12 +230,14 @@ def _duration(seconds: float) -> str:
 
 def _closing_tables(grid: Grid, store) -> None:
     """The leaderboard (active testing: the estimators' errors) of everything stored (``Kind.closing_tables``)."""
+    from albench.closing_tables import other_kinds
     from albench.kinds import KINDS
     from albench.results import ResultsError
     from albench.store import StoreError
 
     try:
         tables = KINDS[grid.kind].closing_tables(store, grid.name)
+        others = other_kinds(store, grid.kind)
     except (StoreError, ResultsError) as exc:
         fail(str(exc))
     for table in tables:
@@ -243,6 +245,10 @@ def _closing_tables(grid: Grid, store) -> None:
         for line in table.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False)
     console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
+    if others:
+        console.print(f"note: {store.root} also holds runs of kind {', '.join(others)} (the tables above leave "
+                      f"them out); `albench analyze` and `albench report` on it need --kind {grid.kind}",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 def _changed_implementations(grid: Grid, store, rerun: bool) -> None:
