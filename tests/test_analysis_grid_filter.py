@@ -53,6 +53,12 @@ def test_cli_grid_option(stored):
     assert json.loads(counted.output) == [{"n": 4}]
     bad = invoke("analyze", root, "--grid", current.with_name("nope.yaml"))
     assert bad.exit_code == 2 and "nope.yaml" in bad.output and "Traceback" not in bad.output
+    other = current.with_name("other.yaml")
+    other.write_text(yaml.safe_dump(grid_doc(["least_confident"])))
+    for command in (["analyze"], ["report"], ["query", "SELECT 1"]):
+        none = invoke(command[0], root, *command[1:], "--grid", other)
+        assert none.exit_code == 2, none.output
+        assert f"--grid {other}: none of its 2 runs is stored in {root}" in " ".join(none.output.split())
 
 
 def test_prune_dry_run_then_prune(stored):

@@ -99,7 +99,9 @@ def test_cli_query_prints_json_and_writes_files(results, tmp_path):
         back = pd.read_csv(tmp_path / name) if name.endswith(".csv") else pd.read_parquet(tmp_path / name)
         assert back["auc"].to_numpy() == pytest.approx(ref["auc"].to_numpy())
     table = invoke("query", results, AVG_SQL)
-    assert table.exit_code == 0 and "margin" in table.output
+    assert table.exit_code == 0 and "margin" in table.output and "0 rows" not in table.output
+    none = invoke("query", results, "SELECT strategy FROM runs WHERE strategy = 'nope'")
+    assert none.exit_code == 0 and none.output.rstrip().endswith("0 rows"), none.output
 
 
 @pytest.mark.parametrize("args, message", [

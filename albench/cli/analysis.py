@@ -25,9 +25,12 @@ def _open(path: Path, grid: Path | None = None):
     from albench.results import ResultsError, grid_run_ids, open as open_results
 
     try:
-        return open_results(path, run_ids=grid_run_ids(grid) if grid is not None else None)
+        res = open_results(path, run_ids=grid_run_ids(grid) if grid is not None else None)
+        if grid is not None and res.read("runs", ["run_id"]).empty:  # not "no runs stored": the grid is why
+            fail(f"--grid {grid}: none of its {len(res.run_ids):,} runs is stored in {path}")
     except ResultsError as exc:
         fail(str(exc))
+    return res
 
 
 @contextmanager
@@ -189,7 +192,9 @@ def query(
         print(df.to_json(orient="records", date_format="iso"))
         return
     print_frame(df.head(MAX_PRINTED_ROWS))
-    if len(df) > MAX_PRINTED_ROWS:
+    if df.empty:
+        console.print("0 rows")
+    elif len(df) > MAX_PRINTED_ROWS:
         console.print(f"... {len(df) - MAX_PRINTED_ROWS} more rows ({len(df)} in all; --out writes every row)")
 
 
