@@ -63,3 +63,26 @@ def test_a_table_that_fits_is_one_table():
     assert "part" not in text and "#1" not in text and text.count("┏") == 1
     assert all(name in text for name in NAMES)
     assert _render(_wide_table(), width=400).count("┏") == 1
+
+
+def test_many_rows_too_wide_for_two_parts_are_printed_one_record_a_row():
+    """A transposed table of many rows would need many parts; each row is then one wrapped record."""
+    rng = np.random.default_rng(1)
+    n = 30
+    df = pd.DataFrame({"dataset": ["breast_cancer"] * n, "proposal": ["loss_difference"] * n,
+                       "rival": ["gnb+rf(n_estimators=30)"] * n, "estimator": [f"estimator_{i}" for i in range(n)],
+                       "runs": list(range(n)), **{f"mse_{k}": rng.random(n) / 7 for k in "abcdefghij"}})
+    df.loc[3, "mse_b"] = 1.25e-5
+    text = _render(df)
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= 80 and "part" not in text and "┏" not in text
+    records = "\n".join(lines[1:]).split("\n#")
+    assert len(records) == n
+    for i, record in enumerate(records):
+        words = " ".join(record.split()).split(" ")
+        assert words[0].lstrip("#") == str(i + 1) and words[1] == "breast_cancer"
+        expected = ["proposal=loss_difference", "rival=gnb+rf(n_estimators=30)", f"estimator=estimator_{i}",
+                    f"runs={i}", *(f"mse_{k}={df[f'mse_{k}'][i]:.4g}" for k in "abcdefghij")]
+        assert words[2:] == expected
+    assert "mse_b=1.25e-05" in text
+    assert "#1  breast_cancer  proposal=loss_difference" in text  # the key first, then the row's cells

@@ -87,7 +87,8 @@ def print_frame(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:.
     columns up to the first text column (the method, e.g. ``rank, method``) and numbers never wrap,
     other text folds, and a table still too wide is printed in two parts, each repeating the leading
     columns. When that is not enough (long method names), the table is printed
-    transposed: one column per row, headed #1, #2, ... after a key naming each row in full.
+    transposed: one column per row, headed #1, #2, ... after a key naming each row in full; with rows
+    too many for two transposed parts, one wrapped record a row (``#1  name  column=value ...``).
     """
     import pandas as pd
 
@@ -102,15 +103,38 @@ def print_frame(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:.
         _print_pieces(out, title, header, cells, numeric, n_lead, widths, pieces)
         return
     keys = [f"#{i + 1}" for i in range(len(cells))]
-    if title:
-        out.print(title, markup=False, highlight=False, soft_wrap=True)
-    for key, row in zip(keys, cells):  # the key: every row's leading cells in full
-        out.print(f"{key}  {' '.join(row[:n_lead])}", markup=False, highlight=False, soft_wrap=True)
     t_header = ["", *keys]
     t_cells = [[header[j], *(row[j] for row in cells)] for j in range(n_lead, len(header))]
     t_numeric = [False] + [all(numeric[n_lead:])] * len(keys)
     t_widths = _widths(t_header, t_cells, t_numeric, 1)
-    _print_pieces(out, None, t_header, t_cells, t_numeric, 1, t_widths, _pieces(t_widths, 1, out.width))
+    t_pieces = _pieces(t_widths, 1, out.width)
+    if title:
+        out.print(title, markup=False, highlight=False, soft_wrap=True)
+    if len(t_pieces) > 2:  # many rows: a transposed table of many parts is unreadable, one record a row is not
+        _print_records(out, keys, header, cells, n_lead)
+        return
+    for key, row in zip(keys, cells):  # the key: every row's leading cells in full
+        out.print(f"{key}  {' '.join(row[:n_lead])}", markup=False, highlight=False, soft_wrap=True)
+    _print_pieces(out, None, t_header, t_cells, t_numeric, 1, t_widths, t_pieces)
+
+
+def _print_records(out: Console, keys: list[str], header: list[str], cells: list[list[str]], n_lead: int) -> None:
+    """Each row as ``#k  <leading cells>  name=value  ...``, wrapped between items, indented under its key;
+    a number or a name is never cut, and only prose too long for a line of its own wraps between words."""
+    for key, row in zip(keys, cells):
+        indent = " " * (len(key) + 2)
+        items = [*row[:n_lead], *(f"{header[j]}={row[j]}" for j in range(n_lead, len(header)))]
+        lines, line = [], key
+        for item in items:
+            words = [item] if len(indent) + len(item) <= out.width else item.split(" ")
+            for k, word in enumerate(words):
+                gap = "  " if k == 0 else " "
+                if len(line) + len(gap) + len(word) > out.width:
+                    lines.append(line)
+                    line = indent + word
+                else:
+                    line += gap + word
+        out.print("\n".join([*lines, line]), markup=False, highlight=False, soft_wrap=True)
 
 
 def _widths(header: list[str], cells: list[list[str]], numeric: list[bool], n_lead: int) -> list[int]:
