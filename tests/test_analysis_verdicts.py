@@ -173,6 +173,19 @@ def test_lower_is_better_and_few_blocks():
     assert signed_rank(np.zeros(4), 0.1) == (0.0, 1.0, 0.0)
 
 
+def test_few_blocks_never_read_as_clearly():
+    """Below 5 blocks the signed-rank test's prior weighs as much as the data: P >= 0.95 reads "probably"."""
+    for n in (2, 3, 4, 5):
+        matrix = pd.DataFrame({"random": np.linspace(0.6, 0.7, n)})
+        matrix["good"] = matrix["random"] + 0.05
+        effects = effect_sizes(matrix, ["good", "random"], True, rope=0.01, n_resamples=200, seed=0)
+        row = effects.iloc[0]
+        assert row["p_worse"] >= 0.95 and row["losses"] == n  # random against good: certain, as the test goes
+        line = verdict(effects, "good", "auc_accuracy", 0.01)[0]
+        word = "clearly" if n >= 5 else "probably"
+        assert line.startswith(f"good ranks first (ROPE ±0.01); against the runner-up, good {word} beats random"), line
+
+
 @pytest.mark.parametrize("k", [2, 3, 4, 6, 10])
 def test_blocks_needed_to_separate_anything(k):
     need = blocks_to_separate(k)

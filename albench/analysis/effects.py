@@ -135,8 +135,12 @@ def effect_sizes(matrix: pd.DataFrame, order: list, higher_is_better: bool, base
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _sure(p: float) -> str:
-    return "clearly" if p >= SURE else "probably" if p >= LIKELY else "perhaps"
+def _sure(p: float, reliable: bool = True) -> str:
+    """The word for a posterior probability; below ``MIN_RELIABLE_UNITS`` blocks never "clearly": the
+    signed-rank test's prior pseudo-observation then weighs as much as the data (P = 0.97 from 2 blocks)."""
+    if p >= SURE and reliable:
+        return "clearly"
+    return "probably" if p >= LIKELY else "perhaps"
 
 
 def _reversed(row) -> dict:
@@ -151,14 +155,15 @@ def sentence(row, metric: str) -> str:
     W/T/L 20/2/2; P(better, equivalent, worse) = ...', seen from ``row["method"]``."""
     p_better, p_eq, p_worse = row["p_better"], row["p_equivalent"], row["p_worse"]
     subject, other = row["method"], row["reference"]
+    reliable = bool(row["reliable"])
     if not np.isfinite(p_eq):
         claim = f"{subject} cannot be tested against {other}"
     elif p_eq >= max(p_better, p_worse):
-        claim = f"{subject} is {_sure(p_eq)} practically equivalent to {other}"
+        claim = f"{subject} is {_sure(p_eq, reliable)} practically equivalent to {other}"
     elif p_better >= p_worse:
-        claim = f"{subject} {_sure(p_better)} beats {other}"
+        claim = f"{subject} {_sure(p_better, reliable)} beats {other}"
     else:
-        claim = f"{subject} {_sure(p_worse)} loses to {other}"
+        claim = f"{subject} {_sure(p_worse, reliable)} loses to {other}"
     interval = ""
     if np.isfinite(row["effect_low"]):
         interval = f" [{row['effect_low'] + 0.0:+.3g}, {row['effect_high'] + 0.0:+.3g}]"
