@@ -184,6 +184,9 @@ def test_few_blocks_never_read_as_clearly():
         line = verdict(effects, "good", "auc_accuracy", 0.01)[0]
         word = "clearly" if n >= 5 else "probably"
         assert line.startswith(f"good ranks first (ROPE ±0.01); against the runner-up, good {word} beats random"), line
+    one = effect_sizes(matrix.head(1), ["good", "random"], True, rope=0.01, n_resamples=200, seed=0)
+    assert "good cannot be tested against random: mean difference +0.05 auc_accuracy over 1 block, W/T/L 1/0/0" \
+        in verdict(one, "good", "auc_accuracy", 0.01)[0]
 
 
 @pytest.mark.parametrize("k", [2, 3, 4, 6, 10])

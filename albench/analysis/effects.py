@@ -29,7 +29,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from albench.analysis.stats import MIN_RELIABLE_UNITS, bootstrap_ci
+from albench.analysis.stats import MIN_RELIABLE_UNITS, blocks, bootstrap_ci
 
 # per kind, in metric units: one point of accuracy / AUC is a practically negligible gap in AL; active
 # testing's squared errors have no such natural scale, so none (P(equivalent) is then 0)
@@ -168,7 +168,7 @@ def sentence(row, metric: str) -> str:
     if np.isfinite(row["effect_low"]):
         interval = f" [{row['effect_low'] + 0.0:+.3g}, {row['effect_high'] + 0.0:+.3g}]"
         if not row["reliable"]:
-            interval += f" (interval unreliable: {row['blocks']} blocks)"
+            interval += f" (interval unreliable: {blocks(row['blocks'])})"
     probs = (f"; P(better, equivalent, worse) = {p_better:.2f}, {p_eq:.2f}, {p_worse:.2f}"
              if np.isfinite(p_eq) else "")
     against = ""
@@ -176,7 +176,7 @@ def sentence(row, metric: str) -> str:
             and (row["effect"] > 0) != (p_better >= p_worse):
         against = (" (the signed-rank test follows most blocks; a few blocks with large differences pull the "
                    "mean the other way)")
-    return (f"{claim}: mean difference {row['effect'] + 0.0:+.3g} {metric}{interval} over {row['blocks']} blocks, "
+    return (f"{claim}: mean difference {row['effect'] + 0.0:+.3g} {metric}{interval} over {blocks(row['blocks'])}, "
             f"W/T/L {row['wins']}/{row['ties']}/{row['losses']}{probs}{against}")
 
 

@@ -24,7 +24,7 @@ from importlib.resources import files
 import numpy as np
 import pandas as pd
 
-from albench.analysis import plots
+from albench.analysis import plots, stats
 from albench.analysis.curves import Curves
 from albench.analysis.frame import Frame, natural_key
 from albench.analysis.leaderboard import Comparison
@@ -206,7 +206,7 @@ def leaderboard_chart(comparison: Comparison, colours: dict[str, str]) -> str:
     return _plot("leaderboard-chart", data, {
         "height": 30 * k + 130, "showlegend": False, "shapes": shapes, "annotations": annotations,
         "margin": {"l": 10, "r": 10, "t": 50, "b": 50},
-        "xaxis": {"title": {"text": f"mean rank over {comparison.friedman.n_blocks} blocks, 1 is best"},
+        "xaxis": {"title": {"text": f"mean rank over {stats.blocks(comparison.friedman.n_blocks)}, 1 is best"},
                   "range": [0, k + 0.05], "dtick": 1},
         "yaxis": {"autorange": "reversed", "automargin": True}})
 

@@ -75,7 +75,7 @@ class Comparison:
         how = (f"more data sets, or finer blocks, e.g. --block {','.join(self.blocks + self.finer[:1])}"
                if self.finer else "more data sets")
         return (f"the Nemenyi test cannot separate any pair: its critical difference {self.cd:.3g} exceeds the "
-                f"largest possible rank gap {k - 1} with {n} blocks; it needs at least {need} blocks ({how})")
+                f"largest possible rank gap {k - 1} with {stats.blocks(n)}; it needs at least {need} blocks ({how})")
 
     def summary(self) -> dict:
         f = self.friedman

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from albench.analysis import stats
 from albench.analysis.curves import Curves, group_sums
 from albench.analysis.design import DesignCurve
 from albench.analysis.frame import REPLICATES, Frame
@@ -145,7 +146,7 @@ def leaderboard_bars(comparison: Comparison, colours: dict[str, str] | None = No
                    label=f"best + CD ({comparison.cd:.3g})" + (" beyond the last rank"
                                                                 if best + comparison.cd > len(table) else ""))
         ax.legend(fontsize=8, loc="lower right")
-    ax.set_xlabel(f"mean rank over {comparison.friedman.n_blocks} blocks ({comparison.metric}), 1 is best")
+    ax.set_xlabel(f"mean rank over {stats.blocks(comparison.friedman.n_blocks)} ({comparison.metric}), 1 is best")
     ax.tick_params(labelsize=8)
     return fig
 

@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from albench.active_bench.report_section import full_grid_section
-from albench.analysis import export, interactive, tables
+from albench.analysis import export, interactive, stats, tables
 from albench.analysis.inputs import read_inputs
 from albench.analysis.summary import Analysis, analyze
 from albench.provenance import file_sha256, version
@@ -126,7 +126,7 @@ def _leaderboard_text(analysis: Analysis) -> tuple[str, str]:
     s = comparison.summary()
     first = (f"{comparison.method} ranked within each {frame.block} on {analysis.metric} "
              f"({'higher' if comparison.higher_is_better else 'lower'} is better), mean over the other "
-             f"hyperparameters; ranks averaged over {s['blocks']} blocks"
+             f"hyperparameters; ranks averaged over {stats.blocks(s['blocks'])}"
              + (f" ({s['dropped_blocks']} left out: some method has no successful run there)"
                 if s["dropped_blocks"] else "") + ". Click a column to sort.")
     second = (f"Friedman chi-square = {tables.number(s['friedman_chi2'])}, p = {tables.number(s['friedman_p'])}; "

@@ -24,6 +24,11 @@ from scipy import stats
 MIN_RELIABLE_UNITS = 5
 
 
+def blocks(n: int) -> str:
+    """'1 block', '24 blocks': the count every verdict and table title states."""
+    return f"{n} block" if n == 1 else f"{n} blocks"
+
+
 BOOTSTRAP_CELLS = 20_000_000  # values one vectorised call of a bootstrap statistic may touch
 
 

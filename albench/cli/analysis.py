@@ -106,12 +106,14 @@ def _say(line: str) -> None:
 
 
 def _print_analysis(analysis) -> None:
+    from albench.analysis import stats
+
     c, f = analysis.comparison, analysis.frame
     s = c.summary()
     for line in analysis.verdict:
         _say(line)
     blocks = " x ".join(c.blocks)
-    print_frame(c.table, title=f"leaderboard: {f.method} by mean rank within {s['blocks']} blocks ({blocks}) "
+    print_frame(c.table, title=f"leaderboard: {f.method} by mean rank within {stats.blocks(s['blocks'])} ({blocks}) "
                                f"({analysis.metric}, {'higher' if c.higher_is_better else 'lower'} is better)")
     _say(f"Friedman chi2 = {_num(s['friedman_chi2'])}, p = {_num(s['friedman_p'])}; Nemenyi critical "
          f"difference (alpha {s['alpha']}) = {_num(s['critical_difference'])} in mean rank"
