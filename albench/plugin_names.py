@@ -13,7 +13,8 @@ import ast
 from pathlib import Path
 
 
-def registered_names(folder: str | Path) -> set[str]:
+def registered_names(folder: str | Path, unparsed: list[str] | None = None) -> set[str]:
+    """The names; a file that does not parse is skipped, with its error appended to ``unparsed``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"plug-in folder not found: {folder}")
@@ -23,8 +24,10 @@ def registered_names(folder: str | Path) -> set[str]:
             continue
         try:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
-        except SyntaxError:
-            continue  # running it would fail too; `grid run` reports it
+        except SyntaxError as exc:  # running it would fail too; `grid run` reports it, and so does `grid show`
+            if unparsed is not None:
+                unparsed.append(f"{path}: SyntaxError: {exc.msg} (line {exc.lineno})")
+            continue
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

@@ -161,10 +161,12 @@ class Problems:
             return failed
 
     def raise_if_any(self) -> None:
+        """One GridError of every mistake (at most ``MAX_ERRORS``), then the notes, which may say why."""
         if self.messages:
             shown = self.messages[:MAX_ERRORS]
             more = len(self.messages) - len(shown)
-            raise GridError("\n".join(shown + ([f"{self.path}: ... and {more} more"] if more else [])))
+            notes = [f"note: {note}" for note in self.notes]
+            raise GridError("\n".join(shown + ([f"{self.path}: ... and {more} more"] if more else []) + notes))
 
 
 def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) -> Grid:
@@ -200,7 +202,10 @@ def grid_from_dict(doc: Any, path: str = "<grid>", *, run_plugins: bool = True) 
     if plugins and run_plugins:
         problems.collect(_load_plugins, path, plugins)
     elif plugins:
-        unloaded = problems.collect(_plugin_names, path, plugins) or set()
+        unparsed: list[str] = []
+        unloaded = problems.collect(_plugin_names, path, plugins, unparsed) or set()
+        for line in unparsed:
+            problems.note(f"plugins: {line}; the strategies it registers are unknown")
     token = UNLOADED_PLUGIN_NAMES.set(frozenset(unloaded))
     try:
         axes = validated_axes(problems, kind, doc["params"])
@@ -243,11 +248,11 @@ def _plugin_folder(path: str, folder: str) -> Path:
     return folder_path if folder_path.is_absolute() else Path(path).parent / folder_path
 
 
-def _plugin_names(path: str, folders: list[str]) -> set[str]:
+def _plugin_names(path: str, folders: list[str], unparsed: list[str]) -> set[str]:
     from albench.plugin_names import registered_names
 
     try:
-        return set().union(*(registered_names(_plugin_folder(path, f)) for f in folders))
+        return set().union(*(registered_names(_plugin_folder(path, f), unparsed) for f in folders))
     except FileNotFoundError as exc:
         raise GridError(f"{path}: plugins: {exc}") from None
 

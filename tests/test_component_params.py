@@ -239,3 +239,27 @@ def test_showing_a_grid_reads_its_plugins_without_running_them(tmp_path):
     bad = {**doc, "params": {**doc["params"], "strategy": {"name": "recorder_shown", "sprad": 2}}}
     with pytest.raises(GridError, match="did you mean 'spread'"):
         grid_from_dict(bad, str(path))
+
+
+def test_showing_a_grid_names_a_plugin_file_that_does_not_parse(tmp_path):
+    """Names are read without running the files: one that does not parse registers none, and says why."""
+    import yaml
+
+    from albench.spec import load_grid
+
+    folder = tmp_path / "plugs"
+    folder.mkdir()
+    (folder / "recorder.py").write_text(PLUGIN.format(name="recorder_parsed"))
+    (folder / "broken.py").write_text('from albench.strategy import register\n\n@register("broken_one"\nclass B: pass\n')
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump(small_al_grid(params={"strategy": ["recorder_parsed", "broken_one"]},
+                                                 plugins=["plugs"])))
+    with pytest.raises(GridError) as info:
+        grid_from_dict(yaml.safe_load(path.read_text()), str(path), run_plugins=False)
+    lines = str(info.value).splitlines()
+    assert "unknown strategy 'broken_one'" in lines[0] and len(lines) == 2
+    assert lines[1] == (f"note: {path}: plugins: {folder / 'broken.py'}: SyntaxError: '(' was never closed (line 3); "
+                        "the strategies it registers are unknown")
+    path.write_text(yaml.safe_dump(small_al_grid(params={"strategy": "recorder_parsed"}, plugins=["plugs"])))
+    grid = load_grid(path, run_plugins=False)  # the file that parses still counts; the broken one is a note
+    assert len(grid) == 2 and len(grid.notes) == 1 and "broken.py: SyntaxError" in grid.notes[0]
