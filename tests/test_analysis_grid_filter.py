@@ -77,3 +77,27 @@ def test_prune_dry_run_then_prune(stored):
     assert set(res.runs["run_id"]) == set(res.curves["run_id"]) == albench.results.grid_run_ids(current)
     again = invoke("grid", "prune", current, "--out", root)
     assert "nothing to prune" in again.output
+
+
+def test_prune_keeps_the_runs_of_other_grids_in_the_same_folder(stored, tmp_path):
+    """Another grid (another name, or another kind) run into the folder: pruning one grid never deletes the
+    other's runs, and says how many it kept."""
+    root, current = stored
+    neighbour = {**grid_doc(["least_confident"]), "name": "neighbour"}
+    run_grid(grid_from_dict(neighbour), Store(root))
+    at = {"name": "tiny", "kind": "at", "params": {"dataset": "iris", "model": "gnb", "train_size": 30,
+                                                   "budget": 3, "seed": {"range": [0, 2]}}}
+    run_grid(grid_from_dict(at), Store(root))  # the same name, the other kind
+    before = set(albench.results.open(root).runs["run_id"])
+    assert len(before) == 6 + 2 + 2
+    done = invoke("grid", "prune", current, "--out", root)
+    assert done.exit_code == 0, done.output
+    text = " ".join(done.output.split())
+    assert "keeping 4 stored runs of other grids: 'neighbour' (al), 'tiny' (at)" in text, text
+    assert "removing 2 of 10 stored runs" in text and "removed 2 runs; 8 remain" in text
+    after = albench.results.open(root).runs
+    assert len(after) == 8
+    assert set(after.loc[after["grid"] == "neighbour", "run_id"]) == {s.run_id for s in grid_from_dict(neighbour).specs()}
+    assert set(after.loc[after["kind"] == "at", "run_id"]) == {s.run_id for s in grid_from_dict(at).specs()}
+    assert set(after.loc[(after["grid"] == "tiny") & (after["kind"] == "al"), "run_id"]) == \
+        albench.results.grid_run_ids(current)

@@ -1,9 +1,11 @@
 """``albench grid prune FILE``: delete stored rows that the grid no longer contains.
 
 A results folder keeps the rows of earlier versions of its grid (a fixed typo
-leaves the failed runs of the old spelling). Every stored run whose run_id
-the grid does not produce is removed from runs/ and curves/, each part file
-rewritten atomically. ``--dry-run`` says what would go and removes nothing.
+leaves the failed runs of the old spelling). Every stored run of this grid
+(its name and kind) whose run_id the grid does not produce is removed from
+runs/ and curves/, each part file rewritten atomically. The runs of other
+grids stored in the same folder are kept, and counted. ``--dry-run`` says
+what would go and removes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ def prune(
     out: Path = typer.Option(None, "--out", help="Results folder.", show_default="results/<grid name>"),
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Say what would be removed; remove nothing."),
 ) -> None:
-    """Delete the stored runs (and their curves) whose run_id the grid no longer produces."""
+    """Delete the stored runs (and their curves) of this grid whose run_id the grid no longer produces; runs of
+    other grids (another name or kind) in the same folder are kept."""
     from albench.spec import GridError, load_grid
     from albench.store import Store
 
@@ -38,11 +41,18 @@ def prune(
         keep.add(spec.run_id)
         for column, value in spec.columns().items():
             allowed.setdefault(column, set()).add(str(value))
-    stored = store.read("runs", ["run_id", "status", "error", *allowed])
-    stale = stored[~stored["run_id"].isin(keep)].sort_values("run_id")
+    stored = store.read("runs", ["run_id", "grid", "kind", "status", "error", *allowed])
+    gone = stored[~stored["run_id"].isin(keep)]
+    mine = _of_this_grid(gone, grid)
+    stale, others = gone[mine].sort_values("run_id"), gone[~mine]
+    if not others.empty:
+        labels = sorted({f"'{g}' ({k})" for g, k in zip(others["grid"].fillna("?"), others["kind"].fillna("?"))})
+        console.print(f"keeping {len(others)} stored runs of other grids: {', '.join(labels[:MAX_LISTED])}"
+                      + (", ..." if len(labels) > MAX_LISTED else "") + " (prune them with their own grid files)",
+                      highlight=False, markup=False)
     if stale.empty:
-        console.print(f"nothing to prune: every one of the {len(stored)} stored runs in {store.root} is in "
-                      f"grid '{grid.name}'", highlight=False)
+        console.print(f"nothing to prune: every one of the {len(stored) - len(others)} stored runs of grid "
+                      f"'{grid.name}' in {store.root} is in it", highlight=False)
         return
     counts = ", ".join(f"{n} {status}" for status, n in stale["status"].value_counts().sort_index().items())
     verb = "would remove" if dry_run else "removing"
@@ -63,6 +73,17 @@ def prune(
         return
     store.drop_runs(set(stale["run_id"]))
     console.print(f"removed {len(stale)} runs; {len(stored) - len(stale)} remain", highlight=False)
+
+
+def _of_this_grid(runs, grid):
+    """Which rows were written by a grid of this name and kind (all of them in a store without those columns)."""
+    import pandas as pd
+
+    mine = pd.Series(True, index=runs.index)
+    for column, value in (("grid", grid.name), ("kind", grid.kind)):
+        if column in runs.columns:
+            mine &= runs[column].isna() | (runs[column] == value)
+    return mine
 
 
 def install(app: typer.Typer) -> None:
