@@ -212,6 +212,23 @@ def test_comparison_says_when_nothing_can_be_separated():
     assert coarse.power_note().endswith("(more data sets, or finer blocks, e.g. --block dataset,learner)")
 
 
+def test_a_key_tied_to_some_methods_is_averaged_within_blocks_and_said(flip):
+    """An exclude rule runs learner b for s3 only: learner leaves the default blocks (no block would hold every
+    method), and the note says that each method is ranked over a different mix of learners."""
+    runs, _, frame, _ = flip
+    assert frame.notes == []  # every key crossed with every method
+    tied = runs[(runs["learner"] == "a") | (runs["strategy"] == "s3")]
+    tied_frame = prepare(tied)
+    assert tied_frame.block_parts == ("dataset", "batch_size")
+    assert tied_frame.notes == [
+        "learner is not crossed with every method (exclude rules tie some values to some methods), so the ranking "
+        "averages over a different mix of learner for each method; --block dataset,batch_size,learner ranks "
+        "within each learner (blocks that lack a method are left out)"]
+    assert prepare(tied, block="dataset,batch_size").notes == []  # blocks the user chose
+    within = compare(prepare(tied, block="dataset,batch_size,learner"), "auc_accuracy")
+    assert within.n_dropped_blocks == 10 and len(within.matrix) == 10  # learner b's blocks lack three methods
+
+
 def test_block_option_and_its_errors(flip):
     runs, _, _, _ = flip
     assert prepare(runs, block="dataset,learner").block_parts == ("dataset", "learner")

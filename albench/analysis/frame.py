@@ -61,6 +61,7 @@ class Frame:
     hyperparameters: list[str]  # grid keys that take more than one value among ok rows
     metrics: dict[str, bool] = field(default_factory=dict)  # metric -> higher is better
     block_parts: tuple[str, ...] = ()  # the columns that make up a block
+    notes: list[str] = field(default_factory=list)  # what the reader of a ranking must know (``mixed_note``)
     # the ok rows and distinct values, computed once per runs table (a filter of 10^6 rows takes 0.2 s, and
     # every step asks); keyed by the table and its columns, so a column added (ramp-up) refreshes them
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -219,6 +220,18 @@ def default_blocks(kind: str, base: tuple[str, ...], varying: list[str], method_
                          and not (kind == "at" and h in ("dataset", "loss"))]
 
 
+def mixed_note(mixed: list[str], parts: list[str]) -> list[str]:
+    """Design keys left out of the default blocks because exclude rules tie some of their values to some
+    methods: averaged within the blocks, they give each method a different mix, which a reader must know."""
+    if not mixed:
+        return []
+    they = f"{mixed[0]} is" if len(mixed) == 1 else f"{', '.join(mixed)} are"
+    return [f"{they} not crossed with every method (exclude rules tie some values to some methods), so the "
+            f"ranking averages over a different mix of {' and '.join(mixed)} for each method; "
+            f"--block {','.join([*parts, mixed[0]])} ranks within each {mixed[0]} (blocks that lack a method "
+            f"are left out)"]
+
+
 def _parse_blocks(block, allowed: list[str]) -> list[str]:
     parts = [b.strip() for b in block.split(",")] if isinstance(block, str) else list(block)
     parts = [b for b in parts if b]
@@ -292,9 +305,12 @@ def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] 
         n_methods = ok[method].nunique()
         crossed = [h for h in varying if h in ok.columns and ok.groupby(h)[method].nunique().min() == n_methods]
         parts = default_blocks(kind, (base,), crossed, method_parts)
+        notes = mixed_note(default_blocks(kind, (base,), [h for h in varying if h not in crossed], method_parts)[1:],
+                           parts)
     else:
         allowed = [c for c in [base, *keys] if c in runs.columns and c not in method_parts]
         parts = _parse_blocks(block, list(dict.fromkeys(allowed)))
+        notes = []
     if len(parts) == 1:
         label = parts[0]
     else:
@@ -307,4 +323,4 @@ def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] 
         runs = runs.sort_values(order, kind="stable")
     runs = runs.reset_index(drop=True)
     return Frame(kind=kind, runs=runs, method=method, method_parts=method_parts, block=label,
-                 hyperparameters=varying, metrics=_metrics(kind, runs, keys), block_parts=tuple(parts))
+                 hyperparameters=varying, metrics=_metrics(kind, runs, keys), block_parts=tuple(parts), notes=notes)

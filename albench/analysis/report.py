@@ -219,6 +219,8 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
     lines = export.text_lines(analysis)
     for line in lines.pop("verdict", []):
         page.text(line, "verdict")
+    for line in lines.pop("notes", []):
+        page.text(f"Note: {line}")
     for line in _leaderboard_text(analysis):
         page.text(line)
     page.table(comparison.table, (frame.method,), "leaderboard")

@@ -43,6 +43,7 @@ class Analysis:
     agreement: Agreement | None = None  # pairwise matrices per hyperparameter and measure
     effects: pd.DataFrame | None = None  # each method against the best and against random (``effects``)
     verdict: list[str] = field(default_factory=list)  # who wins and how sure, in words
+    notes: list[str] = field(default_factory=list)  # about the ranking itself (``Frame.notes``)
     ranking_lines: list[str] = field(default_factory=list)  # per hyperparameter: does it flip the ranking?
     twins: pd.DataFrame | None = None  # implementation twins per family and learner
     twin_lines: list[str] = field(default_factory=list)
@@ -65,6 +66,7 @@ class Analysis:
             "tests": c.summary(),
             "nemenyi_p": {str(k): {str(j): v for j, v in row.items()} for k, row in c.nemenyi.to_dict("index").items()},
             "verdict": self.verdict,
+            "notes": self.notes,
             "power": c.power_note(),
             "rope": self.rope,
             "effects": _records(self.effects) if self.effects is not None else [],
@@ -133,5 +135,6 @@ def analyze(runs: pd.DataFrame, curves: Curves | pd.DataFrame | None = None, met
     say("minimal study design")
     design = design_curve(frame, metric, seed=seed)
     return Analysis(frame, metric, comparison, influence, design, agreement=agree, effects=effects,
-                    verdict=verdict(effects, order[0], metric, rope), ranking_lines=ranking_lines(agree.table),
+                    verdict=verdict(effects, order[0], metric, rope), notes=list(frame.notes),
+                    ranking_lines=ranking_lines(agree.table),
                     twins=twin_table, twin_lines=twin_lines(twin_table, metric), rope=rope)

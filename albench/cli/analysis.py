@@ -112,6 +112,8 @@ def _print_analysis(analysis) -> None:
     s = c.summary()
     for line in analysis.verdict:
         _say(line)
+    for line in analysis.notes:
+        _say(f"note: {line}")
     blocks = " x ".join(c.blocks)
     print_frame(c.table, title=f"leaderboard: {f.method} by mean rank within {stats.blocks(s['blocks'])} ({blocks}) "
                                f"({analysis.metric}, {'higher' if c.higher_is_better else 'lower'} is better)")
