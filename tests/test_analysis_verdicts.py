@@ -222,8 +222,8 @@ def test_a_key_tied_to_some_methods_is_averaged_within_blocks_and_said(flip):
     assert tied_frame.block_parts == ("dataset", "batch_size")
     assert tied_frame.notes == [
         "learner is not crossed with every method (exclude rules tie some values to some methods), so the ranking "
-        "averages over a different mix of learner for each method; --block dataset,batch_size,learner ranks "
-        "within each learner (blocks that lack a method are left out)"]
+        "averages over a different mix of learner for each method; `albench analyze --block "
+        "dataset,batch_size,learner` ranks within each learner (blocks that lack a method are left out)"]
     assert prepare(tied, block="dataset,batch_size").notes == []  # blocks the user chose
     within = compare(prepare(tied, block="dataset,batch_size,learner"), "auc_accuracy")
     assert within.n_dropped_blocks == 10 and len(within.matrix) == 10  # learner b's blocks lack three methods

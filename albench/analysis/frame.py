@@ -228,8 +228,8 @@ def mixed_note(mixed: list[str], parts: list[str]) -> list[str]:
     they = f"{mixed[0]} is" if len(mixed) == 1 else f"{', '.join(mixed)} are"
     return [f"{they} not crossed with every method (exclude rules tie some values to some methods), so the "
             f"ranking averages over a different mix of {' and '.join(mixed)} for each method; "
-            f"--block {','.join([*parts, mixed[0]])} ranks within each {mixed[0]} (blocks that lack a method "
-            f"are left out)"]
+            f"`albench analyze --block {','.join([*parts, mixed[0]])}` ranks within each {mixed[0]} (blocks "
+            f"that lack a method are left out)"]
 
 
 def _parse_blocks(block, allowed: list[str]) -> list[str]:
