@@ -84,7 +84,20 @@ def _validate_value(where: str, adapter: TypeAdapter, value: Any) -> Any:
             msg = str(ctx) if isinstance(ctx, (UnknownName, UnavailableName, ParamError)) else err["msg"]
             if msg not in msgs:
                 msgs.append(msg)
-        raise GridError(f"{where}: bad value {value!r}: {' or '.join(msgs)}") from None
+        text, hint = " or ".join(msgs), _sweep_hint(value, msgs)
+        raise GridError(f"{where}: bad value {value!r}: {text.removesuffix('.') if hint else text}{hint}") from None
+
+
+def _sweep_hint(value: Any, msgs: list[str]) -> str:
+    """A component parameter given a list, refused by name: likely a sweep written inside the component."""
+    if not isinstance(value, dict):
+        return ""
+    for key, given in value.items():
+        if key != "name" and isinstance(given, list) and len(given) > 1 and any(f"'{key}'" in m for m in msgs):
+            name = value.get("name", "...")
+            return (f"; a component's parameter takes one value: to try several, list one component per value "
+                    f"([{{name: {name}, {key}: {given[0]!r}}}, {{name: {name}, {key}: {given[1]!r}}}, ...])")
+    return ""
 
 
 _INVALID = object()  # a value that failed validation (None is a valid value)

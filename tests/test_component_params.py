@@ -31,6 +31,10 @@ def _error(params=None, **doc) -> str:
     ({"name": "information_density", "base": "gini"}, "strategy 'information_density': information_density: base "
                                                       "must be one of"),
     ({"name": "bald", "n_samples": True}, "parameter 'n_samples' = True: input should be a valid integer"),
+    ({"name": "information_density", "beta": [1, 10]}, "input should be a valid number; a component's parameter "
+                                                       "takes one value: to try several, list one component per "
+                                                       "value ([{name: information_density, beta: 1}, "
+                                                       "{name: information_density, beta: 10}, ...])"),
 ])
 def test_strategy_parameters(value, expected):
     msg = _error({"strategy": value})
@@ -42,6 +46,9 @@ def test_strategy_parameters(value, expected):
     ({"name": "rf", "n_estimatorz": 5}, "unknown parameter 'n_estimatorz' for learner 'rf'; did you mean "
                                         "'n_estimators'? accepted: n_estimators, criterion"),
     ({"name": "rf", "n_estimators": "5"}, "The 'n_estimators' parameter of RandomForestClassifier must be an int"),
+    ({"name": "rf", "n_estimators": [10, 50]}, "Got [10, 50] instead; a component's parameter takes one value: to "
+                                               "try several, list one component per value ([{name: rf, "
+                                               "n_estimators: 10}, {name: rf, n_estimators: 50}, ...])"),
     ({"name": "logreg", "C": -1}, "The 'C' parameter of LogisticRegression must be a float in the range (0.0, inf]"),
     ({"name": "sklearn.tree.DecisionTreeClassifier", "max_dept": 3}, "unknown parameter 'max_dept' for learner "
                                                                       "'sklearn.tree.DecisionTreeClassifier'; did "
