@@ -114,8 +114,18 @@ def open(path: str | os.PathLike, lazy: bool = False,  # noqa: A001  (albench.re
     if not root.is_dir():
         raise ResultsError(f"no results folder at {root}")
     if not Store(root).parts("runs"):
-        raise ResultsError(f"no runs stored in {root} (expected {root / 'runs'}/part-*.parquet)")
+        inside = _results_folders_in(root)
+        hint = f"; results folders in it: {', '.join(inside[:10])}{', ...' if len(inside) > 10 else ''}" if inside else ""
+        raise ResultsError(f"no runs stored in {root} (expected {root / 'runs'}/part-*.parquet){hint}")
     return Results(root, lazy, frozenset(run_ids) if run_ids is not None else None)
+
+
+def _results_folders_in(root: Path) -> list[str]:
+    """The sub-folders of ``root`` that hold runs (``albench analyze results`` meant ``results/<grid>``)."""
+    try:
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "runs").is_dir() and Store(p).parts("runs"))
+    except OSError:  # an unreadable folder: no hint
+        return []
 
 
 def grid_run_ids(grid_file: str | os.PathLike) -> set[str]:

@@ -123,3 +123,17 @@ def test_cli_missing_results_folder(tmp_path):
         assert out.exit_code == 2, out.output
         assert "no results folder" in out.output or "no runs stored" in out.output
         assert len(out.output.strip().splitlines()) == 1
+
+
+def test_a_folder_of_results_folders_names_them(results, tmp_path):
+    """`albench analyze results` (the parent of results/<grid>): the error lists the folders that hold runs."""
+    import shutil
+
+    parent = tmp_path / "results"
+    for name in ("b_grid", "a_grid"):
+        shutil.copytree(results, parent / name)
+    (parent / "empty").mkdir()
+    out = invoke("analyze", parent)
+    assert out.exit_code == 2
+    assert f"no runs stored in {parent} (expected {parent / 'runs'}/part-*.parquet); results folders in it: " \
+           "a_grid, b_grid" in " ".join(out.output.split())
