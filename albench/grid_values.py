@@ -153,10 +153,12 @@ def _dedupe(problems: Problems, where: str, values: list[Any]) -> list[Any]:
 def exclude_rules(problems: Problems, kind: str, rules: Any, axes: dict[str, list[Any]]) -> list[Rule]:
     """Each rule as the positions of the axis values it names.
 
-    A value is validated and canonicalised like ``params`` (``{name: rf}`` is
-    rf with its default parameters); a bare component name (``rf``) names every
-    value of that component, whatever its parameters. A value that names no
-    value of its axis is an error: the rule would silently exclude nothing.
+    A rule's value is written as in ``params`` (one value, a list, or
+    ``{range: [start, stop]}``), and each value is validated and canonicalised
+    like ``params`` (``{name: rf}`` is rf with its default parameters); a bare
+    component name (``rf``) names every value of that component, whatever its
+    parameters. A value that names no value of its axis is an error: the rule
+    would silently exclude nothing.
     """
     if not isinstance(rules, list):
         problems.add("exclude: expected a list of mappings like {learner: gnb, strategy: margin}")
@@ -174,9 +176,8 @@ def exclude_rules(problems: Problems, kind: str, rules: Any, axes: dict[str, lis
                 problems.add(f"{where}: not a hyperparameter; {closest(key, axes)}allowed: {', '.join(axes)}")
                 continue
             found: set[int] = set()
-            for value in raw if isinstance(raw, list) else [raw]:
-                hits = _positions(problems, where, value, axes[key], fields.get(key))
-                found |= hits
+            for value in problems.collect(_values, where, raw, failed=[]):  # one value, a list or a range
+                found |= _positions(problems, where, value, axes[key], fields.get(key))
             positions[key] = frozenset(found)
         if len(positions) == len(rule):
             out.append(positions)

@@ -169,6 +169,18 @@ def test_exclude_rules_are_canonicalised_like_params():
     assert len(by_name) == n // 3  # a bare name: every rf, whatever its parameters
 
 
+def test_an_exclude_rule_takes_a_range_as_params_do():
+    doc = small_al_grid(params={"dataset": ["iris", "wine"], "seed": {"range": [0, 6]}})
+    ranged = grid_from_dict({**doc, "exclude": [{"seed": {"range": [1, 6, 2]}, "strategy": "margin"}]})
+    listed = grid_from_dict({**doc, "exclude": [{"seed": [1, 3, 5], "strategy": "margin"}]})
+    assert len(ranged) == len(listed) == 2 * 2 * 6 - 2 * 3
+    assert [s.run_id for s in ranged.specs()] == [s.run_id for s in listed.specs()]
+    with pytest.raises(GridError, match=r"exclude\[0\]\.seed: 7 matches no value of the grid"):
+        grid_from_dict({**doc, "exclude": [{"seed": {"range": [5, 8]}}]})
+    with pytest.raises(GridError, match=r"exclude\[0\]\.seed: range \[3, 3\] is empty"):
+        grid_from_dict({**doc, "exclude": [{"seed": {"range": [3, 3]}}]})
+
+
 def test_counting_with_excludes_builds_no_spec_and_matches_enumeration(monkeypatch):
     rng = random.Random(0)
     sizes = {"seed": 6, "split": 4, "start_point": 3}
