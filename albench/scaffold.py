@@ -57,12 +57,19 @@ def render(template: str, name: str) -> str:
     return text
 
 
-def new_strategy(name: str, strategies_dir: Path = Path("strategies"), tests_dir: Path = Path("tests")) -> list[Path]:
-    """Write the strategy module and its test; return their paths. Nothing is written on error."""
+def new_strategy(name: str, strategies_dir: Path | None = None, tests_dir: Path | None = None) -> list[Path]:
+    """Write the strategy module and its test; return their paths. Nothing is written on error.
+
+    A folder left out is the project's (``strategies/``, ``tests/``) and must exist: missing, the command
+    runs elsewhere than the project root. A folder named is created if missing.
+    """
     check_name(name)
-    strategies_dir, tests_dir = Path(strategies_dir), Path(tests_dir)
+    named = [folder for folder in (strategies_dir, tests_dir) if folder is not None]
+    strategies_dir, tests_dir = Path(strategies_dir or "strategies"), Path(tests_dir or "tests")
     for folder, what in ((strategies_dir, "strategy"), (tests_dir, "test")):
-        if not folder.is_dir():
+        if folder.exists() and not folder.is_dir():
+            raise ScaffoldError(f"{what} folder {folder} is a file")
+        if not folder.is_dir() and folder not in [Path(f) for f in named]:
             raise ScaffoldError(f"{what} folder {folder} does not exist (run from the project root, "
                                 f"or name the folders with --dir and --tests)")
     targets = {strategies_dir / f"{name}.py": "strategy.py.tmpl",
@@ -71,5 +78,6 @@ def new_strategy(name: str, strategies_dir: Path = Path("strategies"), tests_dir
     if existing:
         raise ScaffoldError(f"refusing to overwrite {', '.join(existing)}")
     for path, template in targets.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(render(template, name))
     return list(targets)

@@ -214,6 +214,21 @@ def test_new_strategy_refuses_bad_names(cli, tmp_path, name, message):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_new_strategy_creates_the_folders_it_is_given_but_not_the_default_ones(cli, tmp_path, monkeypatch):
+    mine, theirs = tmp_path / "new" / "strategies", tmp_path / "new" / "tests"
+    made = cli.invoke(app, ["new-strategy", "made_here", "--dir", str(mine), "--tests", str(theirs)])
+    assert made.exit_code == 0, made.output
+    assert (mine / "made_here.py").exists() and (theirs / "test_strategy_made_here.py").exists()
+    monkeypatch.chdir(tmp_path)  # not the project root: no strategies/ here
+    default = cli.invoke(app, ["new-strategy", "made_there"])
+    assert default.exit_code == 2 and "strategy folder strategies does not exist (run from the project root" \
+        in default.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]
+    (tmp_path / "afile").write_text("")
+    blocked = cli.invoke(app, ["new-strategy", "made_there", "--dir", "afile", "--tests", str(theirs)])
+    assert blocked.exit_code == 2 and "strategy folder afile is a file" in blocked.output
+
+
 def test_new_strategy_never_overwrites(cli, tmp_path):
     (tmp_path / "test_strategy_taken.py").write_text("# mine\n")
     result = cli.invoke(app, ["new-strategy", "taken", "--dir", str(tmp_path), "--tests", str(tmp_path)])

@@ -54,8 +54,10 @@ def install(app: typer.Typer) -> None:
     @app.command("new-strategy")
     def new_strategy(
         name: str = typer.Argument(..., help="Strategy name: lower case, digits and underscores."),
-        directory: Path = typer.Option(Path("strategies"), "--dir", help="Folder for the strategy module."),
-        tests: Path = typer.Option(Path("tests"), "--tests", help="Folder for its test."),
+        directory: Path = typer.Option(None, "--dir", show_default="strategies",
+                                       help="Folder for the strategy module (created if missing)."),
+        tests: Path = typer.Option(None, "--tests", show_default="tests", help="Folder for its test (created if "
+                                   "missing)."),
     ) -> None:
         """Write DIR/NAME.py and TESTS/test_strategy_NAME.py from the template; both run as they are.
 
@@ -72,7 +74,7 @@ def install(app: typer.Typer) -> None:
             console.print(f"wrote {path}")
         from albench.scaffold import is_builtin_folder
 
-        env = "" if is_builtin_folder(directory) else f"ALBENCH_PLUGINS={directory.resolve()} "
+        env = "" if is_builtin_folder(paths[0].parent) else f"ALBENCH_PLUGINS={paths[0].parent.resolve()} "
         albench = command_here("albench") or f"{command_here('python') or 'python'} -m albench"
         pytest = command_here("pytest")
         test = (f" and `{env}{pytest} {paths[1]}`" if pytest else
