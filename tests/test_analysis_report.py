@@ -356,3 +356,21 @@ def test_a_heatmap_of_many_values_shows_the_most_compared_ones_at_a_bounded_size
     fig = plots.pairwise_heatmap("dataset", shown)
     width, height = fig.get_size_inches()
     assert width < 25 and height < 20  # the full 90 values would draw 56 x 46 inches
+
+
+def test_a_heatmap_of_long_values_leaves_room_for_its_labels():
+    """Two values with a long label (a rival list as a component): the matrix must keep its size (it shrank
+    to 0.6 inch, and with a longer label matplotlib's constrained layout gave up with a warning)."""
+    import io
+    import warnings
+
+    from albench.analysis import plots
+
+    for long in ("gnb+rf(n_estimators=30)", "gnb+rf(n_estimators=30)+knn(n_neighbors=15)"):
+        labels = pd.Index(["-", long], name="rival")
+        fig = plots.pairwise_heatmap("rival", pd.DataFrame([[1.0, 0.2], [0.2, 1.0]], index=labels, columns=labels))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            fig.savefig(io.BytesIO(), format="png", dpi=150)
+        box, (width, height) = fig.axes[0].get_position(), fig.get_size_inches()
+        assert box.width * width >= 1.0 and box.height * height >= 1.0, long  # inches, for two cells

@@ -309,7 +309,10 @@ def design_curves(design: DesignCurve) -> Figure:
 def pairwise_heatmap(hyperparameter: str, matrix: pd.DataFrame) -> Figure:
     """Value-against-value agreement (e.g. Kendall tau of the leaderboards) of one hyperparameter."""
     n = len(matrix)
-    fig = Figure(figsize=(1.2 + 0.6 * n + 1.2, 1.0 + 0.5 * n), layout="constrained")
+    # room for the tick labels (7 pt, about 0.06 inch a character; the column labels slant at 45 degrees):
+    # long labels such as "gnb+rf(n_estimators=30)" otherwise squeeze the matrix to nothing
+    label = 0.06 * max([len(str(v)) for v in [*matrix.index, *matrix.columns]] + [0])
+    fig = Figure(figsize=(1.2 + 0.6 * n + 1.2 + label, 1.0 + 0.5 * n + 0.71 * label), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(matrix.to_numpy(dtype=float), vmin=-1, vmax=1, cmap="RdBu")
     ax.set_xticks(range(n), [str(c) for c in matrix.columns], rotation=45, ha="right", fontsize=7)
