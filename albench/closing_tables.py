@@ -59,13 +59,9 @@ def at_tables(store, name: str) -> list[ClosingTable]:
 def other_kinds(store, kind: str) -> list[str]:
     """The kinds of the folder's runs other than ``kind`` (a grid of another kind run into the same folder,
     after which ``albench analyze`` asks for ``--kind``)."""
-    from albench.results import Results, columns_of, connect, fetch
+    from albench.results import Results, stored_kinds
 
-    with connect(Results(store.root), spill=True) as con:
-        if "kind" not in columns_of(con, "runs"):
-            return []
-        rows = fetch(con, "SELECT DISTINCT kind FROM runs WHERE kind IS NOT NULL AND kind <> ?", [kind])
-    return sorted(str(k) for (k,) in rows)
+    return [k for k in stored_kinds(Results(store.root)) if k != kind]
 
 
 def al_columns() -> list[str]:

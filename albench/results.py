@@ -194,6 +194,14 @@ def connect(results: Results, read_only: bool = False, spill: bool = False):
     return con
 
 
+def stored_kinds(results: Results) -> list[str]:
+    """The grid kinds of the stored runs (none without a ``kind`` column), sorted."""
+    with connect(results, spill=True) as con:
+        if "kind" not in columns_of(con, "runs"):
+            return []
+        return sorted(str(k) for (k,) in fetch(con, "SELECT DISTINCT kind FROM runs WHERE kind IS NOT NULL"))
+
+
 def fetch(con, query: str, params: list | None = None) -> list[tuple]:
     """The rows of one query on a ``connect`` connection; ``ResultsError`` (DuckDB's first line) if it fails."""
     import duckdb

@@ -144,3 +144,10 @@ def test_a_folder_holding_both_kinds_is_analysed_one_kind_at_a_time(write_grid, 
         rows = json.loads(same.output)["table"]
         assert {r["method"].split(" / ")[0] for r in rows} == methods | {"all"}  # AT: proposal / estimator
         assert all(r["effect"] == 0 for r in rows)
+    for kind in ("at", "al"):  # one report per kind, side by side: neither overwrites the other
+        drawn = invoke("report", out, "--kind", kind, "--resamples", 20, "--static")
+        assert drawn.exit_code == 0, drawn.output
+        assert f"report: {out / f'report-{kind}' / 'report.html'}" in drawn.output
+    assert not (out / "report").exists()
+    exported = invoke("export", out, "--kind", "at", "--no-pdf", "--no-svg", "--resamples", 20)
+    assert exported.exit_code == 0 and (out / "export-at" / "tables").is_dir(), exported.output

@@ -205,7 +205,7 @@ def query(
 def report(
     results: Path = typer.Argument(..., help=RESULTS_HELP, show_default=False),
     out: Path = typer.Option(None, "--out", "-o", help="Folder for report.html, plots/ and tables/.",
-                             show_default="RESULTS/report"),
+                             show_default="RESULTS/report; RESULTS/report-KIND with --kind in a folder of both kinds"),
     metric: str = typer.Option(None, "--metric", "-m", help="Metric to rank on.",
                                show_default="auc_accuracy for AL, squared_error for active testing"),
     kind: str = typer.Option(None, "--kind", help="al or at, when the folder holds runs of both kinds."),
@@ -223,11 +223,12 @@ def report(
 
     from albench.analysis.frame import AnalysisError
     from albench.analysis.report import write_report
-    from albench.cli.common import writable_folder
+    from albench.cli.common import output_folder, writable_folder
     from albench.store import StoreError
 
     res = _open(results, grid)
-    writable_folder(out if out is not None else results / "report", "--out")  # before the analysis, not after
+    out = out if out is not None else output_folder(res, "report", kind)
+    writable_folder(out, "--out")  # before the analysis, not after
     with _steps(as_json) as say:
         try:
             rep = write_report(res, out, metric=metric, kind=kind, n_resamples=resamples, progress=say,
@@ -237,7 +238,8 @@ def report(
     if as_json:
         print(json.dumps({"html": str(rep.html), "plots": [str(p) for p in rep.plots]}))
     else:
-        console.print(f"report: {rep.html} ({len(rep.plots)} figures)", highlight=False)
+        console.print(f"report: {rep.html} ({len(rep.plots)} figures)", highlight=False, markup=False,
+                      soft_wrap=True)  # the path stays whole, for copying
 
 
 def install(app: typer.Typer) -> None:

@@ -78,6 +78,15 @@ def command_here(name: str) -> str | None:
         return str(exe.absolute())
 
 
+def output_folder(results, name: str, kind: str | None) -> Path:
+    """``RESULTS/<name>`` (``report``, ``export``); ``RESULTS/<name>-<kind>`` for a kind chosen in a folder of
+    several, so that the report of one kind does not overwrite the other's."""
+    from albench.results import stored_kinds
+
+    several = kind is not None and len(stored_kinds(results)) > 1
+    return results.root / (f"{name}-{kind}" if several else name)
+
+
 def print_frame(df: pd.DataFrame, title: str | None = None, floatfmt: str = "{:.4g}",
                 out: Console | None = None) -> None:
     """A table; floats with significant digits (a squared error of 1e-5 is not 0.0000), a missing value as

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from albench.cli.common import console, err_console, fail
+from albench.cli.common import console, err_console, fail, output_folder
 
 RESULTS_HELP = "Results folder of a grid, e.g. results/quick (holding runs/ and curves/)."
 
@@ -15,7 +15,7 @@ RESULTS_HELP = "Results folder of a grid, e.g. results/quick (holding runs/ and 
 def export(
     results: Path = typer.Argument(..., help=RESULTS_HELP, show_default=False),
     out: Path = typer.Option(None, "--out", "-o", help="Folder for figures/ and tables/.",
-                             show_default="RESULTS/export"),
+                             show_default="RESULTS/export; RESULTS/export-KIND with --kind in a folder of both kinds"),
     latex: bool = typer.Option(True, "--latex/--no-latex", help="Tables as LaTeX (booktabs) .tex files."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Tables as Markdown .md files."),
     pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Figures as vector PDF."),
@@ -40,7 +40,7 @@ def export(
     table_formats = [f for f, wanted in (("tex", latex), ("md", markdown)) if wanted]
     if not figure_formats and not table_formats:
         fail("nothing to export: every format is switched off (--no-latex --no-markdown --no-pdf --no-svg --no-png)")
-    out = out if out is not None else res.root / "export"
+    out = out if out is not None else output_folder(res, "export", kind)
     context = err_console.status("reading results") if not as_json else None
     try:
         if context is not None:
@@ -58,7 +58,8 @@ def export(
         print(json.dumps(paths))
         return
     console.print(f"exported to {out}: {len(done.figures)} figures ({', '.join(figure_formats) or 'none'}), "
-                  f"{len(done.tables)} tables ({', '.join(table_formats) or 'none'})", highlight=False)
+                  f"{len(done.tables)} tables ({', '.join(table_formats) or 'none'})", highlight=False, markup=False,
+                  soft_wrap=True)  # the path stays whole, for copying
 
 
 def install(app: typer.Typer) -> None:

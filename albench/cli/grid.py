@@ -244,7 +244,8 @@ def _closing_tables(grid: Grid, store) -> None:
         print_frame(table.frame, floatfmt=table.floatfmt, title=table.title)
         for line in table.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False)
-    console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/")
+    console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/", highlight=False, markup=False,
+                  soft_wrap=True)
     if others:
         console.print(f"note: {store.root} also holds runs of kind {', '.join(others)} (the tables above leave "
                       f"them out); `albench analyze` and `albench report` on it need --kind {grid.kind}",
