@@ -5,9 +5,11 @@ Each runs row records which code made each component (``<key>_impl``, from
 The run_id only names the hyperparameters, so after a strategy's code changes
 the stored rows of that strategy would be taken as done. ``changed`` finds
 them by comparing each stored row's implementation with the current one of
-the same component name, for the component names of a grid; ``albench grid
-run`` reports them, and ``--rerun-changed`` runs them again. Rows written
-before implementations were recorded count as unknown, not as changed.
+the same component name, for the component names of a grid, among the rows
+that grid wrote (its name and kind: another grid's rows in the same folder
+are not its to run again); ``albench grid run`` reports them, and
+``--rerun-changed`` runs them again. Rows written before implementations
+were recorded count as unknown, not as changed.
 """
 
 from __future__ import annotations
@@ -61,12 +63,15 @@ def changed(grid: Grid, store: Store) -> Changed:
         def impl(key: str) -> str:
             return quote(f"{key}_impl") if f"{key}_impl" in columns else "NULL"
 
-        out = Changed(unknown=fetch(con, f"SELECT count(*) FROM runs WHERE {impl(keys[0])} IS NULL")[0][0])
+        scoped = [(c, v) for c, v in (("grid", grid.name), ("kind", grid.kind)) if c in columns]  # this grid's rows
+        mine = "".join(f" AND ({c} IS NULL OR {c} = ?)" for c, _ in scoped)
+        own = [v for _, v in scoped]
+        out = Changed(unknown=fetch(con, f"SELECT count(*) FROM runs WHERE {impl(keys[0])} IS NULL{mine}", own)[0][0])
         predicates, params = [], []
         for key in keys:
             now = kind.implementations_of(key, sorted({v["name"] for v in grid.axes[key]}))
             counts = fetch(con, f"SELECT {quote(key)}, {impl(key)}, count(*) FROM runs "
-                                f"WHERE {impl(key)} IS NOT NULL GROUP BY ALL")
+                                f"WHERE {impl(key)} IS NOT NULL{mine} GROUP BY ALL", own)
             stale: dict[str, dict[str, int]] = {}
             for name, made_by, n in counts:
                 if now.get(name) is not None and made_by != now[name]:
@@ -76,8 +81,8 @@ def changed(grid: Grid, store: Store) -> Changed:
                 predicates.append(f"({quote(key)} = ? AND {impl(key)} IN ({', '.join('?' * len(by_impl))}))")
                 params += [name, *by_impl]
     if predicates:
-        query = f"SELECT DISTINCT run_id FROM runs WHERE {' OR '.join(predicates)}"
-        out.find_run_ids = lambda: {run_id for (run_id,) in _rows(results, query, params)}
+        query = f"SELECT DISTINCT run_id FROM runs WHERE ({' OR '.join(predicates)}){mine}"
+        out.find_run_ids = lambda: {run_id for (run_id,) in _rows(results, query, params + own)}
     return out
 
 

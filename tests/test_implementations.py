@@ -77,3 +77,23 @@ def test_changed_rows_are_counted_per_component_and_implementation(write_grid, t
     assert found.by_component[("strategy", "random")] == (1, "albench.y@dddddddddddd", now["random"])
     assert ("strategy", "elsewhere") not in found.by_component  # not a component of this grid
     assert found.run_ids == {"r1", "r2", "r3", "r5"}
+
+
+def test_another_grid_in_the_same_folder_is_not_counted_nor_dropped(write_grid, tmp_path):
+    """Rows of a changed component written by another grid (another name, or the other kind, which shares
+    the data set key) are that grid's: ``--rerun-changed`` must not drop them."""
+    grid = load_grid(write_grid(small_al_grid()))
+    store = Store(tmp_path / "out")
+    stale = "albench.x@aaaaaaaaaaaa"
+    rows = [{"run_id": "mine", "grid": grid.name, "kind": "al", "status": "ok", "strategy": "margin",
+             "strategy_impl": stale, "dataset": "iris", "dataset_impl": stale},
+            {"run_id": "neighbour", "grid": "other", "kind": "al", "status": "ok", "strategy": "margin",
+             "strategy_impl": stale, "dataset": "iris", "dataset_impl": stale},
+            {"run_id": "tested", "grid": grid.name, "kind": "at", "status": "ok", "dataset": "iris",
+             "dataset_impl": stale},
+            {"run_id": "old", "kind": "al", "status": "ok", "strategy": "margin", "strategy_impl": stale}]
+    store.write(rows, [])
+    found = changed(grid, store)
+    assert found.by_component[("strategy", "margin")][0] == 2  # its own row and the one without a grid name
+    assert found.by_component[("dataset", "iris")][0] == 1
+    assert found.run_ids == {"mine", "old"}
