@@ -56,14 +56,6 @@ def at_tables(store, name: str) -> list[ClosingTable]:
     return [ClosingTable(title, table.drop(columns=constant), "{:.3g}", reliability_warnings(runs))]
 
 
-def other_kinds(store, kind: str) -> list[str]:
-    """The kinds of the folder's runs other than ``kind`` (a grid of another kind run into the same folder,
-    after which ``albench analyze`` asks for ``--kind``)."""
-    from albench.results import Results, stored_kinds
-
-    return [k for k in stored_kinds(Results(store.root)) if k != kind]
-
-
 def al_columns() -> list[str]:
     """The runs columns the AL leaderboard reads when it needs the runs: the design and the AUC metrics."""
     return [*_design_columns("al"), *AL_METRICS]

@@ -115,7 +115,8 @@ def open(path: str | os.PathLike, lazy: bool = False,  # noqa: A001  (albench.re
         raise ResultsError(f"no results folder at {root}")
     if not Store(root).parts("runs"):
         inside = _results_folders_in(root)
-        hint = f"; results folders in it: {', '.join(inside[:10])}{', ...' if len(inside) > 10 else ''}" if inside else ""
+        hint = f"; results folders in it: {', '.join(inside[:10])}" + (", ..." if len(inside) > 10 else "") \
+            if inside else ""
         raise ResultsError(f"no runs stored in {root} (expected {root / 'runs'}/part-*.parquet){hint}")
     return Results(root, lazy, frozenset(run_ids) if run_ids is not None else None)
 

@@ -97,7 +97,8 @@ def test_prune_keeps_the_runs_of_other_grids_in_the_same_folder(stored, tmp_path
     assert "removing 2 of 10 stored runs" in text and "removed 2 runs; 8 remain" in text
     after = albench.results.open(root).runs
     assert len(after) == 8
-    assert set(after.loc[after["grid"] == "neighbour", "run_id"]) == {s.run_id for s in grid_from_dict(neighbour).specs()}
+    assert set(after.loc[after["grid"] == "neighbour", "run_id"]) == \
+        {s.run_id for s in grid_from_dict(neighbour).specs()}
     assert set(after.loc[after["kind"] == "at", "run_id"]) == {s.run_id for s in grid_from_dict(at).specs()}
     assert set(after.loc[(after["grid"] == "tiny") & (after["kind"] == "al"), "run_id"]) == \
         albench.results.grid_run_ids(current)

@@ -269,7 +269,8 @@ def test_showing_a_grid_names_a_plugin_file_that_does_not_parse(tmp_path):
     folder = tmp_path / "plugs"
     folder.mkdir()
     (folder / "recorder.py").write_text(PLUGIN.format(name="recorder_parsed"))
-    (folder / "broken.py").write_text('from albench.strategy import register\n\n@register("broken_one"\nclass B: pass\n')
+    (folder / "broken.py").write_text('from albench.strategy import register\n\n'
+                                      '@register("broken_one"\nclass B: pass\n')
     path = tmp_path / "g.yaml"
     path.write_text(yaml.safe_dump(small_al_grid(params={"strategy": ["recorder_parsed", "broken_one"]},
                                                  plugins=["plugs"])))

@@ -230,14 +230,13 @@ def _duration(seconds: float) -> str:
 
 def _closing_tables(grid: Grid, store) -> None:
     """The leaderboard (active testing: the estimators' errors) of everything stored (``Kind.closing_tables``)."""
-    from albench.closing_tables import other_kinds
     from albench.kinds import KINDS
-    from albench.results import ResultsError
+    from albench.results import Results, ResultsError, stored_kinds
     from albench.store import StoreError
 
     try:
         tables = KINDS[grid.kind].closing_tables(store, grid.name)
-        others = other_kinds(store, grid.kind)
+        others = [k for k in stored_kinds(Results(store.root)) if k != grid.kind]  # another grid's, other kind
     except (StoreError, ResultsError) as exc:
         fail(str(exc))
     for table in tables:
