@@ -55,9 +55,9 @@ def install(app: typer.Typer) -> None:
     def new_strategy(
         name: str = typer.Argument(..., help="Strategy name: lower case, digits and underscores."),
         directory: Path = typer.Option(None, "--dir", show_default="strategies",
-                                       help="Folder for the strategy module (created if missing)."),
-        tests: Path = typer.Option(None, "--tests", show_default="tests", help="Folder for its test (created if "
-                                   "missing)."),
+                                       help="Folder for the strategy module; one named here is created if missing."),
+        tests: Path = typer.Option(None, "--tests", show_default="tests",
+                                   help="Folder for its test; one named here is created if missing."),
     ) -> None:
         """Write DIR/NAME.py and TESTS/test_strategy_NAME.py from the template; both run as they are.
 
