@@ -57,11 +57,34 @@ def _bunch(loader, **kw):
     return bunch.data, bunch.target
 
 
+def rows_at_most(name: str, params: dict) -> int | None:
+    """How many rows data set ``name`` has at most (``load`` may drop classes of one row), when that is
+    known without preparing it: the grid checks a start set or a training set against it. None when only
+    loading would tell (OpenML, images) or the data set cannot say (a bad file: its preflight says why)."""
+    rows = getattr(registry.get(name).factory, "rows", None)
+    if rows is None:
+        return None
+    try:
+        return int(rows(**params))
+    except Exception:  # noqa: BLE001 - a size check must never be the error a grid stops on
+        return None
+
+
+@lru_cache(maxsize=None)
+def _toy_rows(loader_name: str) -> int:
+    import sklearn.datasets
+
+    return len(getattr(sklearn.datasets, loader_name)(return_X_y=True)[1])
+
+
 @register("iris", "scikit-learn's iris (150 x 4, 3 classes)")
 def _iris():
     from sklearn.datasets import load_iris
 
     return _bunch(load_iris)
+
+
+_iris.rows = lambda: _toy_rows("load_iris")
 
 
 @register("wine", "scikit-learn's wine (178 x 13, 3 classes)")
@@ -71,6 +94,9 @@ def _wine():
     return _bunch(load_wine)
 
 
+_wine.rows = lambda: _toy_rows("load_wine")
+
+
 @register("breast_cancer", "scikit-learn's breast cancer (569 x 30, 2 classes)")
 def _breast_cancer():
     from sklearn.datasets import load_breast_cancer
@@ -78,11 +104,17 @@ def _breast_cancer():
     return _bunch(load_breast_cancer)
 
 
+_breast_cancer.rows = lambda: _toy_rows("load_breast_cancer")
+
+
 @register("digits", "scikit-learn's 8x8 digits (1797 x 64, 10 classes)")
 def _digits():
     from sklearn.datasets import load_digits
 
     return _bunch(load_digits)
+
+
+_digits.rows = lambda: _toy_rows("load_digits")
 
 
 def _frame(X, y):
@@ -100,6 +132,7 @@ def _classification(n_samples=500, n_features=10, n_informative=5, n_classes=3, 
 
 _classification.passes_params_to = "sklearn.datasets:make_classification"
 _classification.sets_params = ("random_state",)  # from data_seed
+_classification.rows = lambda n_samples=500, **_: n_samples
 
 
 @register("moons", "synthetic: two interleaving half circles")
@@ -109,12 +142,18 @@ def _moons(n_samples=500, noise=0.2, data_seed=0):
     return _frame(*make_moons(n_samples=n_samples, noise=noise, random_state=data_seed))
 
 
+_moons.rows = lambda n_samples=500, **_: n_samples
+
+
 @register("blobs", "synthetic: isotropic Gaussian blobs")
 def _blobs(n_samples=500, centers=3, n_features=2, cluster_std=1.0, data_seed=0):
     from sklearn.datasets import make_blobs
 
     return _frame(*make_blobs(n_samples=n_samples, centers=centers, n_features=n_features,
                               cluster_std=cluster_std, random_state=data_seed))
+
+
+_blobs.rows = lambda n_samples=500, **_: n_samples
 
 
 def _split_target(df: pd.DataFrame, target: str, where: str):
@@ -158,8 +197,7 @@ def _file_preflight(path: str, target: str) -> None:
         raise ValueError(f"data file {p} has no target column '{target}'; columns: {', '.join(map(str, columns))}")
     if len(columns) < 2:
         raise ValueError(f"data file {p} has no feature column besides '{target}'")
-    labels = (pd.read_parquet(p, columns=[target]) if _is_parquet(p) else pd.read_csv(p, usecols=[target]))[target]
-    counts = labels.value_counts()  # as ``preprocess`` counts them: NaN is no class
+    counts = _target_column(str(p), target, p.stat().st_mtime_ns).value_counts()  # as ``preprocess``: NaN no class
     if (counts >= 2).sum() < 2:
         seen = ", ".join(f"{value!r}: {n}" for value, n in counts.head(3).items())
         raise ValueError(f"data file {p}: target column '{target}' has fewer than two classes with two or more "
@@ -167,7 +205,20 @@ def _file_preflight(path: str, target: str) -> None:
                          f"{', ...' if len(counts) > 3 else ''})")
 
 
+@lru_cache(maxsize=64)
+def _target_column(path: str, target: str, mtime_ns: int) -> pd.Series:
+    """The target column alone (the preflight's class count and the row count; cached per file version)."""
+    p = Path(path)
+    return (pd.read_parquet(p, columns=[target]) if _is_parquet(p) else pd.read_csv(p, usecols=[target]))[target]
+
+
+def _file_rows(path: str, target: str) -> int:
+    p = Path(path).expanduser()
+    return len(_target_column(str(p), target, p.stat().st_mtime_ns))
+
+
 _file.preflight = _file_preflight
+_file.rows = _file_rows
 
 
 def openml_cache_dir() -> Path:

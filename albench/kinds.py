@@ -8,6 +8,8 @@ A kind's ``params`` model lists every grid key with its type and default; its
 from __future__ import annotations
 
 import importlib
+import json
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Callable, Literal
@@ -233,9 +235,62 @@ def _models_needed(factory) -> int:
     return max(getattr(factory, "min_models", 1), 2 if getattr(factory, "needs_rival", False) else 1)
 
 
+def _sized_datasets(grid) -> list[tuple[int, str, int]]:
+    """(position, label, at most how many rows) of each data set of ``grid`` whose size is known unloaded."""
+    from albench.datasets import rows_at_most
+
+    out = []
+    for i, value in enumerate(grid.axes.get("dataset", [])):
+        rows = rows_at_most(value["name"], value["params"])
+        if rows is not None:
+            label = value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
+            out.append((i, label, rows))
+    return out
+
+
+def _al_grid_check(grid) -> list[str]:
+    """A start set (``initial_size``) at least as large as the pool it is drawn from (the rows outside the
+    test split) leaves nothing to query: every such run would fail. Counted on the data sets whose size is
+    known without loading them, in the runs the exclude rules keep."""
+    sizes = [(j, k) for j, k in enumerate(grid.axes.get("initial_size", [])) if isinstance(k, int)]
+    out = []
+    for i, label, rows in _sized_datasets(grid) if sizes else []:
+        for f, fraction in enumerate(grid.axes.get("test_fraction", [])):
+            pool = rows - math.ceil(fraction * rows)  # StratifiedShuffleSplit's test share rounds up
+            big = [j for j, k in sizes if k >= pool]
+            if big and _live_runs(grid, {"dataset": [i], "test_fraction": [f], "initial_size": big}):
+                shown = ", ".join(str(grid.axes["initial_size"][j]) for j in big)
+                out.append(f"params.initial_size: {shown} leaves nothing to query in data set {label}: its pool "
+                           f"holds at most {pool} of its {rows} rows (test_fraction {fraction:g}); use a smaller "
+                           f"start set or exclude those runs")
+    return out
+
+
+def _at_train_sizes(grid) -> list[str]:
+    """A training set of at least the data set's rows leaves no test pool, and a ``pool_size`` above the rows
+    left after it cannot be drawn: every such run would fail."""
+    train_sizes = grid.axes.get("train_size", [])
+    pools = [(p, size) for p, size in enumerate(grid.axes.get("pool_size", [])) if size is not None]
+    out = []
+    for i, label, rows in _sized_datasets(grid):
+        big = [j for j, size in enumerate(train_sizes) if size >= rows]
+        if big and _live_runs(grid, {"dataset": [i], "train_size": big}):
+            shown = ", ".join(str(train_sizes[j]) for j in big)
+            out.append(f"params.train_size: {shown} leaves no test pool in data set {label} of {rows} rows; use "
+                       f"a smaller training set or exclude those runs")
+        for j, train in enumerate(train_sizes):
+            over = [p for p, size in pools if train < rows < train + size]
+            if over and _live_runs(grid, {"dataset": [i], "train_size": [j], "pool_size": over}):
+                shown = ", ".join(str(grid.axes["pool_size"][p]) for p in over)
+                out.append(f"params.pool_size: {shown} exceeds the at most {rows - train} rows of data set {label} "
+                           f"left after a training set of {train}; use a smaller pool or exclude those runs")
+    return out
+
+
 def _at_grid_check(grid) -> list[str]:
     """An ``at`` grid whose runs give a proposal fewer models under test than it needs (``loss_difference``
-    compares the model with its rivals: it needs a ``rival``), counting only runs its exclude rules keep."""
+    compares the model with its rivals: it needs a ``rival``), counting only runs its exclude rules keep; and
+    training sets that leave no test pool."""
     registry = _proposals()
     rivals = grid.axes.get("rival", [None])
     out = []
@@ -255,7 +310,7 @@ def _at_grid_check(grid) -> list[str]:
             out.append(f"params.proposal: '{name}' needs {needed} models under test (model and {needed - 1} "
                        f"rivals), but params.rival gives fewer in some of its runs; list more rivals "
                        f"(rival: [[a, b, ...]]) or exclude those runs")
-    return out
+    return out + _at_train_sizes(grid)
 
 
 @dataclass(frozen=True)
@@ -312,7 +367,7 @@ class RunResult:
 
 KINDS: dict[str, Kind] = {
     "al": Kind("al", ALParams, "albench.al_loop:run", "pool-based active learning",
-               {"dataset": _datasets, "learner": _learners, "strategy": _strategies},
+               {"dataset": _datasets, "learner": _learners, "strategy": _strategies}, _al_grid_check,
                closing_path="albench.closing_tables:al_tables"),
     "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
                {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from albench.spec import GridError, grid_from_dict, load_grid
@@ -169,3 +170,49 @@ def test_null_is_a_value_of_an_axis():
     grid = grid_from_dict({"name": "at", "kind": "at", "params": {"dataset": "iris", "model": "logreg",
                                                                   "pool_size": [None, 60]}})
     assert grid.axes["pool_size"] == [None, 60] and len(grid) == 2
+
+
+def test_a_start_set_as_large_as_the_pool_is_refused_before_anything_runs(tmp_path):
+    """iris: 150 rows, a test share of 0.25 rounds up to 38, so the pool holds 112 and a start set of 112
+    leaves nothing to query (the run itself fails with "initial_size 112 leaves nothing to query in a pool
+    of 112"); the check sees the exclude rules, and a data set's own size (a file's rows, n_samples)."""
+    from albench.al_loop import initial_indices, split_indices
+
+    y = np.repeat([0, 1, 2], 50)
+    pool, _ = split_indices(y, {"name": "iris", "params": {}}, 0, 0.25)
+    assert len(pool) == 112  # the figure the check must give
+    with pytest.raises(ValueError, match="leaves nothing to query in a pool of 112"):
+        initial_indices(y[pool], 112, np.random.default_rng(0))
+    assert len(grid_from_dict(small_al_grid(params={"initial_size": 111}))) == 4
+    with pytest.raises(GridError) as info:
+        grid_from_dict(small_al_grid(params={"initial_size": [5, 112, 200], "dataset": ["iris", "digits"]}))
+    assert str(info.value) == ("<grid>: params.initial_size: 112, 200 leaves nothing to query in data set iris: "
+                               "its pool holds at most 112 of its 150 rows (test_fraction 0.25); use a smaller "
+                               "start set or exclude those runs")
+    excluded = small_al_grid(params={"initial_size": [5, 200], "dataset": ["iris", "digits"]},
+                             exclude=[{"dataset": "iris", "initial_size": 200}])
+    assert len(grid_from_dict(excluded)) == 3 * 2 * 2
+    with pytest.raises(GridError, match=r"data set blobs\{\"n_samples\": 40\}: its pool holds at most 20 of its "
+                                        r"40 rows \(test_fraction 0.5\)"):
+        grid_from_dict(small_al_grid(params={"dataset": {"name": "blobs", "n_samples": 40}, "initial_size": 20,
+                                             "test_fraction": 0.5}))
+    path = tmp_path / "d.csv"
+    path.write_text("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    with pytest.raises(GridError, match="its pool holds at most 7 of its 10 rows"):
+        grid_from_dict(small_al_grid(params={"dataset": {"name": "file", "path": str(path), "target": "y"},
+                                             "initial_size": 7}))
+
+
+def test_a_training_set_of_every_row_is_refused_for_active_testing():
+    doc = {"name": "t", "kind": "at", "params": {"dataset": ["iris", "wine"], "model": "gnb",
+                                                "train_size": [50, 160], "budget": 5}}
+    with pytest.raises(GridError) as info:
+        grid_from_dict(doc)
+    assert str(info.value) == ("<grid>: params.train_size: 160 leaves no test pool in data set iris of 150 rows; "
+                               "use a smaller training set or exclude those runs")
+    assert len(grid_from_dict({**doc, "exclude": [{"dataset": "iris", "train_size": 160}]})) == 3
+    pooled = {**doc, "params": {**doc["params"], "train_size": 50, "pool_size": [100, 101, None]}}
+    with pytest.raises(GridError) as info:
+        grid_from_dict(pooled)
+    assert str(info.value) == ("<grid>: params.pool_size: 101 exceeds the at most 100 rows of data set iris left "
+                               "after a training set of 50; use a smaller pool or exclude those runs")
