@@ -61,11 +61,9 @@ def rows_at_most(name: str, params: dict) -> int | None:
     """How many rows data set ``name`` has at most (``load`` may drop classes of one row), when that is
     known without preparing it: the grid checks a start set or a training set against it. None when only
     loading would tell (OpenML, images) or the data set cannot say (a bad file: its preflight says why)."""
-    rows = getattr(registry.get(name).factory, "rows", None)
-    if rows is None:
-        return None
     try:
-        return int(rows(**params))
+        rows = getattr(registry.get(name).factory, "rows", None)
+        return int(rows(**params)) if rows is not None else None
     except Exception:  # noqa: BLE001 - a size check must never be the error a grid stops on
         return None
 
