@@ -65,3 +65,6 @@ def test_the_commands_list_gives_each_command_one_sentence():
     assert rows["compact"].split("│")[1].rstrip().endswith("atomically (every row stays stored once).")
     continuation = [line for line in out.output.splitlines() if re.match(r"│ {10,}\S", line)]
     assert not continuation, continuation
+    group = CliRunner().invoke(app, ["import", "--help"], env={"COLUMNS": "400"})  # a group's commands too
+    (row,) = [line for line in group.output.splitlines() if line.startswith("│ ogal ")]
+    assert row.split("│")[1].rstrip().endswith("OGAL's own AUC as ogal_full_auc_*.")

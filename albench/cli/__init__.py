@@ -28,7 +28,8 @@ compact.install(app)
 
 def _one_line_summaries(typer_app: typer.Typer) -> None:
     """Rich help keeps a docstring's single line breaks in the commands list; each command's summary there
-    is its first sentence on one line instead (``albench CMD --help`` still prints the whole text)."""
+    is its first sentence on one line instead (``albench CMD --help`` still prints the whole text), in every
+    group (``albench grid``, ``albench import``) too."""
     import inspect
     import re
 
@@ -37,6 +38,8 @@ def _one_line_summaries(typer_app: typer.Typer) -> None:
         if info.short_help is None and text:
             paragraph = " ".join(text.split("\n\n")[0].split())
             info.short_help = re.split(r"(?<=\.) (?=[A-Z`])", paragraph, maxsplit=1)[0]
+    for group in typer_app.registered_groups:
+        _one_line_summaries(group.typer_instance)
 
 
 _one_line_summaries(app)
