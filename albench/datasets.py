@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -59,11 +59,20 @@ def _bunch(loader, **kw):
 
 def rows_at_most(name: str, params: dict) -> int | None:
     """How many rows data set ``name`` has at most (``load`` may drop classes of one row), when that is
-    known without preparing it: the grid checks a start set or a training set against it. None when only
-    loading would tell (OpenML, images) or the data set cannot say (a bad file: its preflight says why)."""
+    known without preparing it: the grid checks a start set or a training set against it. A factory's
+    ``rows(**params)`` says, or else its ``n_samples`` parameter (the synthetic sets; an image set's
+    subset when one is asked for). None when only loading would tell (OpenML, whole image sets) or the
+    data set cannot say (a bad file: its preflight says why)."""
+    from albench.params import declared
+
     try:
-        rows = getattr(registry.get(name).factory, "rows", None)
-        return int(rows(**params)) if rows is not None else None
+        factory = registry.get(name).factory
+        rows = getattr(factory, "rows", None)
+        if rows is not None:
+            return int(rows(**params))
+        n_samples = declared(factory).get("n_samples")
+        value = params.get("n_samples", n_samples.default if n_samples is not None else None)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
     except Exception:  # noqa: BLE001 - a size check must never be the error a grid stops on
         return None
 
@@ -82,17 +91,11 @@ def _iris():
     return _bunch(load_iris)
 
 
-_iris.rows = lambda: _toy_rows("load_iris")
-
-
 @register("wine", "scikit-learn's wine (178 x 13, 3 classes)")
 def _wine():
     from sklearn.datasets import load_wine
 
     return _bunch(load_wine)
-
-
-_wine.rows = lambda: _toy_rows("load_wine")
 
 
 @register("breast_cancer", "scikit-learn's breast cancer (569 x 30, 2 classes)")
@@ -102,9 +105,6 @@ def _breast_cancer():
     return _bunch(load_breast_cancer)
 
 
-_breast_cancer.rows = lambda: _toy_rows("load_breast_cancer")
-
-
 @register("digits", "scikit-learn's 8x8 digits (1797 x 64, 10 classes)")
 def _digits():
     from sklearn.datasets import load_digits
@@ -112,7 +112,10 @@ def _digits():
     return _bunch(load_digits)
 
 
-_digits.rows = lambda: _toy_rows("load_digits")
+for _toy, _loader in ((_iris, "load_iris"), (_wine, "load_wine"), (_breast_cancer, "load_breast_cancer"),
+                      (_digits, "load_digits")):
+    _toy.rows = partial(_toy_rows, _loader)
+del _toy, _loader
 
 
 def _frame(X, y):
@@ -130,7 +133,6 @@ def _classification(n_samples=500, n_features=10, n_informative=5, n_classes=3, 
 
 _classification.passes_params_to = "sklearn.datasets:make_classification"
 _classification.sets_params = ("random_state",)  # from data_seed
-_classification.rows = lambda n_samples=500, **_: n_samples
 
 
 @register("moons", "synthetic: two interleaving half circles")
@@ -140,18 +142,12 @@ def _moons(n_samples=500, noise=0.2, data_seed=0):
     return _frame(*make_moons(n_samples=n_samples, noise=noise, random_state=data_seed))
 
 
-_moons.rows = lambda n_samples=500, **_: n_samples
-
-
 @register("blobs", "synthetic: isotropic Gaussian blobs")
 def _blobs(n_samples=500, centers=3, n_features=2, cluster_std=1.0, data_seed=0):
     from sklearn.datasets import make_blobs
 
     return _frame(*make_blobs(n_samples=n_samples, centers=centers, n_features=n_features,
                               cluster_std=cluster_std, random_state=data_seed))
-
-
-_blobs.rows = lambda n_samples=500, **_: n_samples
 
 
 def _split_target(df: pd.DataFrame, target: str, where: str):

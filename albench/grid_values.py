@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from albench.kinds import KINDS, Component
+from albench.kinds import KINDS, Component, component_text, is_component
 from albench.params import ParamError
 from albench.registry import UnavailableName, UnknownName
 
@@ -136,18 +137,17 @@ def _adapter(info) -> TypeAdapter:
 def _dedupe(problems: Problems, where: str, values: list[Any]) -> list[Any]:
     """The distinct values in their first order; a value given more than once (a copy, or two spellings
     of one value: ``rf`` and ``{name: rf}`` with its defaults) is noted, as it is likely a slip."""
-    seen: dict[str, int] = {}
-    out = []
+    first: dict[str, Any] = {}  # canonical JSON -> the value, in first order
+    times: Counter[str] = Counter()
     for v in values:
         key = json.dumps(v, sort_keys=True)
-        seen[key] = seen.get(key, 0) + 1
-        if seen[key] == 1:
-            out.append(v)
-    for v in out:
-        if (times := seen[json.dumps(v, sort_keys=True)]) > 1:
-            problems.note(f"{where}: {_short(v)} is listed {times} times (as itself or as another spelling "
+        first.setdefault(key, v)
+        times[key] += 1
+    for key, v in first.items():
+        if times[key] > 1:
+            problems.note(f"{where}: {_short(v)} is listed {times[key]} times (as itself or as another spelling "
                           f"of it); it is one value, and its runs are run once")
-    return out
+    return list(first.values())
 
 
 def exclude_rules(problems: Problems, kind: str, rules: Any, axes: dict[str, list[Any]]) -> list[Rule]:
@@ -201,6 +201,4 @@ def _positions(problems: Problems, where: str, value: Any, values: list[Any], in
 
 
 def _short(value: Any) -> str:
-    if isinstance(value, dict) and set(value) == {"name", "params"}:
-        return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
-    return repr(value)
+    return component_text(value) if is_component(value) else repr(value)

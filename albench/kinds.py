@@ -28,6 +28,15 @@ class Component(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+def component_text(value: dict) -> str:
+    """A canonical component value (``{name, params}``) as one short label: ``rf{"n_estimators": 30}``."""
+    return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
+
+
+def is_component(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"name", "params"}
+
+
 def _component(value: Any) -> Any:
     if isinstance(value, str):
         return {"name": value, "params": {}}
@@ -243,8 +252,7 @@ def _sized_datasets(grid) -> list[tuple[int, str, int]]:
     for i, value in enumerate(grid.axes.get("dataset", [])):
         rows = rows_at_most(value["name"], value["params"])
         if rows is not None:
-            label = value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
-            out.append((i, label, rows))
+            out.append((i, component_text(value), rows))
     return out
 
 

@@ -124,7 +124,7 @@ def open(path: str | os.PathLike, lazy: bool = False,  # noqa: A001  (albench.re
 def _results_folders_in(root: Path) -> list[str]:
     """The sub-folders of ``root`` that hold runs (``albench analyze results`` meant ``results/<grid>``)."""
     try:
-        return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "runs").is_dir() and Store(p).parts("runs"))
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and Store(p).parts("runs"))
     except OSError:  # an unreadable folder: no hint
         return []
 

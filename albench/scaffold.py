@@ -64,14 +64,15 @@ def new_strategy(name: str, strategies_dir: Path | None = None, tests_dir: Path 
     runs elsewhere than the project root. A folder named is created if missing.
     """
     check_name(name)
-    named = [folder for folder in (strategies_dir, tests_dir) if folder is not None]
-    strategies_dir, tests_dir = Path(strategies_dir or "strategies"), Path(tests_dir or "tests")
-    for folder, what in ((strategies_dir, "strategy"), (tests_dir, "test")):
+    folders = [(Path(given or default), what, given is not None)
+               for given, default, what in ((strategies_dir, "strategies", "strategy"), (tests_dir, "tests", "test"))]
+    for folder, what, named in folders:
         if folder.exists() and not folder.is_dir():
             raise ScaffoldError(f"{what} folder {folder} is a file")
-        if not folder.is_dir() and folder not in [Path(f) for f in named]:
+        if not folder.is_dir() and not named:
             raise ScaffoldError(f"{what} folder {folder} does not exist (run from the project root, "
                                 f"or name the folders with --dir and --tests)")
+    strategies_dir, tests_dir = folders[0][0], folders[1][0]
     targets = {strategies_dir / f"{name}.py": "strategy.py.tmpl",
                tests_dir / f"test_strategy_{name}.py": "test_strategy.py.tmpl"}
     existing = [str(path) for path in targets if path.exists()]

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from albench.grid_values import GridError, Rule, closest, exclude_rules, validated_axes
-from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES
+from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES, is_component
 
 TOP_KEYS = {"name", "kind", "params", "exclude", "description", "plugins", "timeout_s"}
 GRID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a safe folder name: results/<name>/
@@ -44,7 +44,7 @@ class RunSpec:
         """Hyperparameters as flat, typed table columns (components: name + JSON params)."""
         out: dict[str, Any] = {}
         for key, value in self.params.items():
-            if isinstance(value, dict) and set(value) == {"name", "params"}:
+            if is_component(value):
                 out[key] = value["name"]
                 out[f"{key}_params"] = json.dumps(value["params"], sort_keys=True)
             else:

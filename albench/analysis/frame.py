@@ -305,8 +305,9 @@ def prepare(runs: pd.DataFrame, kind: str | None = None, block: str | list[str] 
         n_methods = ok[method].nunique()
         crossed = [h for h in varying if h in ok.columns and ok.groupby(h)[method].nunique().min() == n_methods]
         parts = default_blocks(kind, (base,), crossed, method_parts)
-        notes = mixed_note(default_blocks(kind, (base,), [h for h in varying if h not in crossed], method_parts)[1:],
-                           parts)
+        # the keys the default block would hold if every key were crossed with every method, less those it holds
+        left_out = [h for h in default_blocks(kind, (base,), varying, method_parts) if h not in parts]
+        notes = mixed_note(left_out, parts)
     else:
         allowed = [c for c in [base, *keys] if c in runs.columns and c not in method_parts]
         parts = _parse_blocks(block, list(dict.fromkeys(allowed)))

@@ -22,12 +22,14 @@ MAX_PRINTED_ROWS = 50
 
 
 def _open(path: Path, grid: Path | None = None):
-    from albench.results import ResultsError, grid_run_ids, open as open_results
+    from albench.results import ResultsError, connect, fetch, grid_run_ids, open as open_results
 
     try:
         res = open_results(path, run_ids=grid_run_ids(grid) if grid is not None else None)
-        if grid is not None and res.read("runs", ["run_id"]).empty:  # not "no runs stored": the grid is why
-            fail(f"--grid {grid}: none of its {len(res.run_ids):,} runs is stored in {path}")
+        if grid is not None:  # none stored: say so here, not "no runs stored" later, since the grid is why
+            with connect(res) as con:
+                if not fetch(con, "SELECT 1 FROM runs LIMIT 1"):
+                    fail(f"--grid {grid}: none of its {len(res.run_ids):,} runs is stored in {path}")
     except ResultsError as exc:
         fail(str(exc))
     return res

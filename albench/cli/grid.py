@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from pathlib import Path
@@ -33,9 +32,9 @@ def _load(path: Path, *, run_plugins: bool = True) -> Grid:
 
 
 def _short(value) -> str:
-    if isinstance(value, dict) and set(value) == {"name", "params"}:
-        return value["name"] + (json.dumps(value["params"], sort_keys=True) if value["params"] else "")
-    return str(value)
+    from albench.kinds import component_text, is_component
+
+    return component_text(value) if is_component(value) else str(value)
 
 
 @app.command("show")
