@@ -47,6 +47,7 @@ import pyarrow.parquet as pq
 from albench.store import COMPACTED_PREFIX, REPLACES_KEY, ROW_GROUP_ROWS, TABLES, Store, StoreError, \
     replaced_names, row_groups, temporary_name
 from albench.store import fsync_dir as _fsync_dir  # a module name of its own: the crash tests patch it
+from albench.wording import counted
 
 MAX_RUNS_ROWS = 1_000_000
 MAX_CURVES_BYTES = 512 * 1024 ** 2
@@ -72,8 +73,8 @@ class CompactSummary:
             return done + (f"compaction: nothing to merge ({self.parts_before} runs parts, none small enough "
                            "to merge)")
         return done + (f"compacted {self.merged} runs parts ({self.runs_rows} runs rows, {self.curves_rows} "
-                       f"curves rows) into {self.written} file(s): {self.parts_before} -> {self.parts_after} runs "
-                       f"parts, in {self.wall_s:.1f} s")
+                       f"curves rows) into {counted(self.written, 'file')}: {self.parts_before} -> "
+                       f"{self.parts_after} runs parts, in {self.wall_s:.1f} s")
 
 
 @dataclass

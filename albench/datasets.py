@@ -25,6 +25,7 @@ import pandas as pd
 
 from albench.deep import register_if_installed
 from albench.registry import Registry
+from albench.wording import counted
 
 registry = Registry("dataset")
 register = registry.register
@@ -195,7 +196,7 @@ def _file_preflight(path: str, target: str) -> None:
     if (counts >= 2).sum() < 2:
         seen = ", ".join(f"{value!r}: {n}" for value, n in counts.head(3).items())
         raise ValueError(f"data file {p}: target column '{target}' has fewer than two classes with two or more "
-                         f"rows ({len(counts)} distinct value(s){'; ' + seen if seen else ''}"
+                         f"rows ({counted(len(counts), 'distinct value')}{'; ' + seen if seen else ''}"
                          f"{', ...' if len(counts) > 3 else ''})")
 
 

@@ -12,7 +12,6 @@ so that a grid file reports every one at once; a bad single value raises
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from albench.kinds import KINDS, Component, component_text, is_component
 from albench.params import ParamError
 from albench.registry import UnavailableName, UnknownName
+from albench.wording import closest
 
 if TYPE_CHECKING:
     from albench.spec import Problems
@@ -44,12 +44,6 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     return value
-
-
-def closest(word: str, allowed) -> str:
-    """A "did you mean" hint for a misspelt key or name (empty when nothing is close)."""
-    close = difflib.get_close_matches(str(word), list(allowed), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _values(where: str, raw: Any) -> list[Any]:
@@ -111,7 +105,9 @@ def validated_axes(problems: Problems, kind: str, raw_params: Any) -> dict[str, 
         return {}
     fields = KINDS[kind].params.model_fields
     for key in raw_params:
-        if key not in fields:
+        if key in KINDS[kind].not_params:
+            problems.add(f"params.{key}: not a hyperparameter of kind '{kind}': {KINDS[kind].not_params[key]}")
+        elif key not in fields:
             problems.add(f"params.{key}: unknown hyperparameter for kind '{kind}'; "
                          f"{closest(key, fields)}allowed: {', '.join(fields)}")
     axes: dict[str, list[Any]] = {}

@@ -21,6 +21,7 @@ from typing import Callable
 from albench.kinds import KINDS
 from albench.spec import Grid
 from albench.store import Store
+from albench.wording import counted, were
 
 
 @dataclass
@@ -35,10 +36,12 @@ class Changed:
         return self.find_run_ids() if self.by_component else set()
 
     def lines(self) -> list[str]:
-        out = [f"{n} stored row(s) of {key} '{name}' were made by another implementation ({was}; now {now})"
+        out = [f"{counted(n, 'stored row')} of {key} '{name}' {were(n)} made by another implementation "
+               f"({was}; now {now})"
                for (key, name), (n, was, now) in sorted(self.by_component.items())]
         if self.unknown:
-            out.append(f"{self.unknown} stored row(s) record no implementation (written by an older albench)")
+            out.append(f"{counted(self.unknown, 'stored row')} record{'s' if self.unknown == 1 else ''} no "
+                       "implementation (written by an older albench)")
         return out
 
 

@@ -330,6 +330,7 @@ class Kind:
     components: dict[str, Callable[[], Registry]] = field(default_factory=dict)  # key -> its registry
     grid_check: Callable[[Any], list[str]] | None = None  # cross-key problems of a loaded Grid, one line each
     closing_path: str = ""  # "module:function" (store, grid name) -> the ClosingTables `grid run` ends with
+    not_params: dict[str, str] = field(default_factory=dict)  # a key users write that is no hyperparameter -> why
 
     def closing_tables(self, store, name: str) -> list:
         """The tables (``albench.closing_tables.ClosingTable``) that ``grid run`` prints at its end."""
@@ -379,5 +380,7 @@ KINDS: dict[str, Kind] = {
                closing_path="albench.closing_tables:al_tables"),
     "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
                {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check,
-               closing_path="albench.closing_tables:at_tables"),
+               closing_path="albench.closing_tables:at_tables",
+               not_params=dict.fromkeys(("estimator", "estimators"), "every run records every estimator (one "
+                                        "<estimator>_* column each, listed by `albench strategies`)")),
 }

@@ -19,12 +19,13 @@ own file is hashed, not the helpers it imports.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from albench.wording import close_names
 
 HASH_CHARS = 12  # of the sha256 hex digest: enough to tell two versions of one file apart
 
@@ -154,7 +155,7 @@ class Registry:
         raise UnknownName(self.unknown_message(name))
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(str(name), self.names(), n=3, cutoff=0.5)
+        close = close_names(str(name), self.names())
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
         return f"unknown {self.kind} '{name}'; {hint}allowed: {', '.join(self.names())}"
 

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from albench.part_rewrite import rewrite_without
 from albench.store import TABLES, DamagedPart, Store, read_part, replaced_names, row_groups
+from albench.wording import counted
 
 QUARANTINE = "quarantine"
 
@@ -59,7 +60,7 @@ class Findings:
         out = [f"damaged: {p} ({self.reasons[p]})" for p in self.damaged]
         out += [f"partner of a damaged part: {p}" for p in self.partners]
         out += [f"orphan curves part (no runs part): {p}" for p in self.orphans]
-        out += [f"duplicate rows: {len(ids)} run(s) stored again in runs/{name}"
+        out += [f"duplicate rows: {counted(len(ids), 'run')} stored again in runs/{name}"
                 for name, ids in sorted(self.duplicates.items())]
         out += [f"temporary file of a crashed writer: {p}" for p in self.temporary]
         out += [f"replaced by a compacted file (an interrupted compaction), rows stored there: {p}"

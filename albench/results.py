@@ -16,6 +16,7 @@ never written (a crash between the two) are left out, as in the store.
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,9 +223,11 @@ def columns_of(con, table: str) -> list[str]:
 
 
 def sql_error_line(exc: Exception) -> str:
-    """DuckDB's message without its multi-line context."""
+    """DuckDB's message on one line: the error and its hints ("Candidate bindings: ...", "Did you mean ...?"),
+    without the quoted query and caret that follow them."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    head = list(itertools.takewhile(lambda line: not line.startswith("LINE "), lines))
+    return " ".join(head or lines[:1]) or type(exc).__name__
 
 
 # Dask: one partition per part file, each conformed to the schema of all parts.

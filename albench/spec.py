@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from albench.grid_values import GridError, Rule, closest, exclude_rules, validated_axes
+from albench.grid_values import GridError, Rule, exclude_rules, validated_axes
 from albench.kinds import KINDS, UNLOADED_PLUGIN_NAMES, is_component
+from albench.wording import closest
 
 TOP_KEYS = {"name", "kind", "params", "exclude", "description", "plugins", "timeout_s"}
 GRID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # a safe folder name: results/<name>/

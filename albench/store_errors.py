@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from albench.wording import counted
+
 
 class StoreError(ValueError):
     """A results folder that cannot be written or read as asked; the message says why."""
@@ -23,5 +25,5 @@ class UnstorableRows(StoreError):
     """Rows of a batch that the schema cannot hold; ``bad`` maps a runs row's index to the reason."""
 
     def __init__(self, bad: dict[int, str]):
-        super().__init__(f"{len(bad)} row(s) cannot be stored: " + "; ".join(sorted(set(bad.values()))))
+        super().__init__(f"{counted(len(bad), 'row')} cannot be stored: " + "; ".join(sorted(set(bad.values()))))
         self.bad = bad

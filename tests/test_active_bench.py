@@ -295,7 +295,11 @@ def test_the_command_line_samples_and_estimates(tmp_path):
     out = tmp_path / "res"
     result = CliRunner().invoke(app, ["grid", "sample", str(path), "--budget", "50%", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "8 of 16 runs" in result.output
+    assert "8 of 16 runs" in result.output and "nothing new" not in result.output
+    for budget, says in (("50%", "holds 4 blocks already;"), ("25%", "holds 4 blocks already, more than the 2 blocks")):
+        again = CliRunner().invoke(app, ["grid", "sample", str(path), "--budget", budget, "--out", str(out)])
+        assert again.exit_code == 0 and f"nothing new to draw: the design {says}" in again.output, again.output
+        assert "8 of 16 runs" in again.output  # the estimate of what is stored
     result = CliRunner().invoke(app, ["grid", "estimate", str(out), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)

@@ -41,7 +41,7 @@ def _cells(page: str, table_id: str) -> tuple[list[str], list[list[tuple[str, st
 def _check_section(page: str, root) -> None:
     est = estimate_folder(root)
     assert HEADING in page and est.usage() in page  # runs done against the full grid's count
-    assert "12 of 24 runs (50.0%); 4 of 8 blocks in 1 round(s)" in page
+    assert "12 of 24 runs (50.0%); 4 of 8 blocks in 1 round" in page
     table, pairs = est.table(), est.pairwise()
     mean = f"mean_{est.metric}"
     head, rows = _cells(page, "full-grid-leaderboard")
@@ -86,7 +86,7 @@ def test_a_round_whose_runs_are_not_stored_says_why_there_is_no_estimate(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         sample(grid, tmp_path, 4, interrupted_once_round_two_is_drawn)
     page = "".join(full_grid_section(tmp_path))
-    assert "No full-grid estimate: 6 run(s) of the sampled blocks are not stored yet" in page
+    assert "No full-grid estimate: 6 runs of the sampled blocks are not stored yet" in page
 
 
 def test_the_html_report_of_a_budgeted_folder_holds_the_full_grid_estimate(budgeted, tmp_path):

@@ -137,3 +137,11 @@ def test_a_folder_of_results_folders_names_them(results, tmp_path):
     assert out.exit_code == 2
     assert f"no runs stored in {parent} (expected {parent / 'runs'}/part-*.parquet); results folders in it: " \
            "a_grid, b_grid" in " ".join(out.output.split())
+
+
+def test_cli_query_error_keeps_duckdbs_hint(results):
+    """DuckDB's "Candidate bindings" and "Did you mean" stay on the one line; the quoted query does not."""
+    column = invoke("query", results, "SELECT avg(auc_acuracy) FROM runs")
+    assert column.exit_code == 2 and 'Candidate bindings: "auc_accuracy"' in column.output, column.output
+    table = invoke("query", results, "SELECT * FROM runz")
+    assert table.exit_code == 2 and 'Did you mean "runs"?' in table.output and "LINE 1" not in table.output

@@ -233,7 +233,7 @@ def test_block_option_and_its_errors(flip):
     runs, _, _, _ = flip
     assert prepare(runs, block="dataset,learner").block_parts == ("dataset", "learner")
     assert compare(prepare(runs, block="dataset"), "auc_accuracy").matrix.shape == (5, 4)
-    with pytest.raises(ValueError, match="--block: unknown column 'lerner'; allowed: .*learner"):
+    with pytest.raises(ValueError, match="--block: unknown column 'lerner'; did you mean 'learner'\\? allowed: .*learner"):
         prepare(runs, block="dataset,lerner")
 
 
@@ -279,3 +279,16 @@ def test_a_verdict_whose_mean_disagrees_with_the_signed_rank_test_says_why():
     assert "beats random: mean difference -0.032" in text and "pull the mean the other way" in text
     agreeing = sentence({**row, **{"effect": 0.02}}, "auc_accuracy")
     assert "pull the mean" not in agreeing
+
+
+def test_a_split_signed_rank_test_is_read_as_undecided_whatever_the_mean():
+    """Half the blocks win, half lose by as much: P(better) ~ P(worse), and the sentence says the test cannot
+    tell, instead of "perhaps beats" or "perhaps loses" (an AT leaderboard's W/T/L 4/0/4 at ROPE 0)."""
+    diff = np.array([0.1, -0.1] * 4)
+    row = {"method": "m", "reference": "r", **compare_pair(diff, 0.0, 200, 0.95, 0)}
+    assert abs(row["p_better"] - row["p_worse"]) < 0.1
+    text = sentence(row, "squared_error")
+    assert text.startswith("the signed-rank test cannot tell whether m beats or loses to r: mean difference +0 ")
+    assert "pull the mean" not in text and "perhaps" not in text
+    leaning = sentence({**row, "p_better": 0.3, "p_worse": 0.7}, "squared_error")
+    assert leaning.startswith("m perhaps loses to r")

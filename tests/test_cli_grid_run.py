@@ -24,7 +24,7 @@ def test_dry_run_counts_stored_and_left_and_writes_nothing(write_grid, tmp_path)
     proc = invoke("grid", "run", path, "--out", out, "--dry-run", "--workers", "2")
     assert proc.exit_code == 0, proc.output
     assert f"small: {len(grid)} runs, 2 stored, 2 left; about " in proc.stdout
-    assert "per run on 2 worker(s)" in proc.stdout
+    assert "per run on 2 workers" in proc.stdout
     assert len(Store(out).read("runs")) == 2  # nothing ran
 
 

@@ -53,6 +53,10 @@ def test_two_groups_of_one_folder_are_matched_on_every_other_hyperparameter():
     assert both.table.loc[0, "effect"] == pytest.approx(0.02, abs=0.002)
     with pytest.raises(AnalysisError, match="learner has no value 'svm'; its values: logreg, rf"):
         compare_groups(runs, "learner", "logreg", "svm")
+    with pytest.raises(AnalysisError, match="learner has no value 'rff'; did you mean 'rf'\\? its values"):
+        compare_groups(runs, "learner", "logreg", "rff")
+    with pytest.raises(AnalysisError, match="--by lerner: not a hyperparameter of these runs; did you mean 'learner'"):
+        compare_groups(runs, "lerner", "logreg", "rf")
 
 
 def test_folders_without_common_runs_say_so():

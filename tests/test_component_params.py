@@ -91,12 +91,12 @@ def test_dataset_parameters_and_file_checked_at_load(tmp_path):
         {"dataset": {"name": "file", "path": str(table), "target": "target"}})
     grid_from_dict(small_al_grid(params={"dataset": {"name": "file", "path": str(table), "target": "label"}}))
     # a target no run can learn from: one class, or an id column (no class has two rows); Parquet alike
-    assert ("target column 'a' has fewer than two classes with two or more rows (4 distinct value(s); "
+    assert ("target column 'a' has fewer than two classes with two or more rows (4 distinct values; "
             in _error({"dataset": {"name": "file", "path": str(table), "target": "a"}}))
     one_class = tmp_path / "one.parquet"
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": ["x", "x", None]}).to_parquet(one_class)
     assert (f"data file {one_class}: target column 'label' has fewer than two classes with two or more rows "
-            f"(1 distinct value(s); 'x': 2)") in _error(
+            f"(1 distinct value; 'x': 2)") in _error(
         {"dataset": {"name": "file", "path": str(one_class), "target": "label"}})
 
 

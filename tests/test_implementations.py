@@ -43,11 +43,11 @@ def test_rows_record_implementations_and_a_changed_plugin_is_found(tmp_path):
     cmd = [sys.executable, "-m", "albench", "grid", "run", str(path), "--out", str(tmp_path / "out"), "-q"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "2 stored row(s) of strategy 'wanderer' were made by another implementation" in proc.stdout
+    assert "2 stored rows of strategy 'wanderer' were made by another implementation" in proc.stdout
     assert "--rerun-changed runs them again" in proc.stdout
     before = set(store.read("runs")["run_id"])
     proc = subprocess.run(cmd + ["--rerun-changed"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "2 row(s) dropped: they run again now" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "2 rows dropped: they run again now" in proc.stdout, proc.stderr
     after = store.read("runs")
     assert set(after["run_id"]) == before and len(after) == len(before)  # each run stored once
     proc = subprocess.run(cmd, capture_output=True, text=True)

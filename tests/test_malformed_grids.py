@@ -186,6 +186,9 @@ CASES = [
     Case('at-rival-list-twice', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, rival: [[logreg, logreg]]}\n',
          "{path}: params.rival: bad value ['logreg', 'logreg']: the rival models must differ: 'logreg' is listed "
          "twice with the same parameters"),
+    Case('at-estimator-axis', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, estimator: [pure, lure]}\n',
+         "{path}: params.estimator: not a hyperparameter of kind 'at': every run records every estimator (one "
+         "<estimator>_* column each, listed by `albench strategies`)"),
     Case('at-rival-list-empty', 'name: ok\nkind: at\nparams: {dataset: iris, model: gnb, rival: [[]]}\n',
          "{path}: params.rival: bad value []: an empty list of rival models; give one learner or a list of two or "
          "more"),

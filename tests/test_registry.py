@@ -150,3 +150,13 @@ def test_an_identical_copy_of_a_plugin_file_is_not_a_duplicate(restored, tmp_pat
     (tmp_path / "c" / "mine.py").write_text(text.replace("-state", "+state"))  # changed code, same name
     with pytest.raises(DuplicateName, match="strategy 'copied_margin' is registered twice"):
         load_plugin_folder(tmp_path / "c")
+
+
+def test_an_unknown_name_suggests_close_names_and_names_holding_it():
+    """difflib finds misspellings; a short name held whole in a dotted name's last part is suggested too."""
+    reg = Registry("strategy")
+    for name in ("entropy", "vote_entropy", "alipy.qbc_kl", "skactiveml.qbc_vote_entropy", "margin"):
+        reg.register(name)(lambda: None)
+    assert "did you mean 'entropy', 'vote_entropy'?" in reg.unknown_message("entopy")
+    assert "did you mean 'alipy.qbc_kl', 'skactiveml.qbc_vote_entropy'?" in reg.unknown_message("qbc")
+    assert "did you mean" not in reg.unknown_message("x")  # one letter is held by too many names to help

@@ -48,6 +48,7 @@ from albench.active_bench.full_grid import FullGridEstimate
 from albench.active_bench.population import ActiveBenchError, Population
 from albench.active_bench.surrogate import fit as fit_surrogate
 from albench.analysis.frame import LOWER_IS_BETTER
+from albench.wording import are, counted
 
 __all__ = ["estimate", "quantities"]  # FullGridEstimate is full_grid's (imported here to build it)
 
@@ -87,8 +88,8 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
     index = pd.Series(np.arange(population.n_blocks), index=population.blocks["block_id"].to_numpy())
     unknown = set(design["block_id"]) - set(index.index)
     if unknown:
-        raise ActiveBenchError(f"{len(unknown)} sampled block(s) are not blocks of this grid (was the grid file "
-                               "changed after sampling?)")
+        raise ActiveBenchError(f"{counted(len(unknown), 'sampled block')} {are(len(unknown))} not in this grid "
+                               "(was the grid file changed after sampling?)")
     if not set(design["method"]) <= set(population.methods):
         raise ActiveBenchError("the design's methods differ from the grid's: "
                                f"{sorted(design['method'].unique())} against {population.methods}")

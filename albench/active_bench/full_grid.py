@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import connected_components
 
 from albench import finite_population as fp
 from albench.active_bench.population import ActiveBenchError
+from albench.wording import counted
 
 N_RANK_DRAWS = 4000
 
@@ -81,7 +82,7 @@ class FullGridEstimate:
     def usage(self) -> str:
         """How many runs the estimate took against the full grid's count."""
         return (f"{self.runs_used} of {self.runs_total} runs ({self.runs_used / self.runs_total:.1%}); "
-                f"{self.blocks_sampled} of {self.blocks_total} blocks in {self.rounds} round(s)")
+                f"{self.blocks_sampled} of {self.blocks_total} blocks in {counted(self.rounds, 'round')}")
 
     def order(self) -> np.ndarray:
         """Method indices, best estimate first (a method whose every sampled run failed comes last)."""

@@ -27,6 +27,7 @@ from albench.active_bench.population import ActiveBenchError, Population, grid_f
 from albench.active_bench.rounds import Options, next_round, round_rng, round_sizes
 from albench.spec import Grid, RunSpec
 from albench.store import Store
+from albench.wording import are, counted
 
 STOP_RULES = ("settled", "best")
 
@@ -79,6 +80,15 @@ class SampleResult:
     rounds_drawn: int  # by this call
     stopped_by: str  # "budget", "settled" or "best"
     summaries: list = field(default_factory=list)  # the executors' GridSummary of each call
+    blocks_before: int = 0  # sampled before this call
+
+    def nothing_new(self, budget_blocks: int) -> str | None:
+        """Why this call drew no block, when the budget asks for no more than the design holds."""
+        if self.rounds_drawn or budget_blocks > self.blocks_before:
+            return None
+        more = "" if budget_blocks == self.blocks_before else f", more than the {counted(budget_blocks, 'block')} asked"
+        return (f"nothing new to draw: the design holds {counted(self.blocks_before, 'block')} already{more}; "
+                "a larger --budget continues it")
 
 
 def _population(grid: Grid, root: Path) -> Population:
@@ -109,8 +119,9 @@ def estimate_folder(root: str | Path, metric: str | None = None, level: float = 
     runs = Store(root).read("runs")
     missing = _not_stored(pop, design, runs)
     if missing:
-        raise ActiveBenchError(f"{missing} run(s) of the sampled blocks are not stored yet (an interrupted round?): "
-                               "run the same `albench grid sample` (or `grid run --budget`) command again")
+        raise ActiveBenchError(f"{counted(missing, 'run')} of the sampled blocks {are(missing)} not stored yet "
+                               "(an interrupted round?): run the same `albench grid sample` (or "
+                               "`grid run --budget`) command again")
     return estimate(design, pop, _sampled_values(pop, design, runs, metric or str(design["metric"].iloc[0])),
                     metric, level)
 
@@ -154,7 +165,7 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
     if not design.empty:
         metric = str(design["metric"].iloc[0])  # the design keeps the metric it started with
     sampled = _sampled_mask(pop, design)
-    result = SampleResult(None, 0, "budget")
+    result = SampleResult(None, 0, "budget", blocks_before=int(sampled.sum()))
     if sampled.any():  # finish interrupted rounds before drawing new ones
         result.summaries.append(execute(restrict(grid, pop.block_run_ids(sampled))))
     next_index = int(design["round"].max()) + 1 if not design.empty else 0

@@ -24,6 +24,7 @@ import pandas as pd
 
 from albench.analysis.effects import DEFAULT_ROPE, compare_pair
 from albench.analysis.frame import AnalysisError, prepare
+from albench.wording import closest
 
 COLUMNS = ["method", "pairs", "mean_a", "mean_b", "effect", "effect_low", "effect_high", "reliable", "wins",
            "ties", "losses", "p_better", "p_equivalent", "p_worse", "wilcoxon_p"]
@@ -95,12 +96,13 @@ def compare_groups(runs: pd.DataFrame, by: str, group_a: str, group_b: str, metr
     frame = prepare(runs, kind)
     metric = frame.check_metric(metric)
     if by not in frame.runs.columns or by == "run_id":
-        raise AnalysisError(f"--by {by}: not a hyperparameter of these runs; varying: "
-                            f"{', '.join(frame.hyperparameters) or 'none'}")
+        raise AnalysisError(f"--by {by}: not a hyperparameter of these runs; {closest(by, frame.hyperparameters)}"
+                            f"varying: {', '.join(frame.hyperparameters) or 'none'}")
     values = [str(v) for v in frame.values(by)]
     for g in (group_a, group_b):
         if g not in values:
-            raise AnalysisError(f"--groups: {by} has no value '{g}'; its values: {', '.join(values)}")
+            raise AnalysisError(f"--groups: {by} has no value '{g}'; {closest(g, values)}its values: "
+                                f"{', '.join(values)}")
     method = frame.method if by != frame.method else None  # comparing two methods: one row, "all"
     context = [h for h in frame.context(by) if h != frame.method] + ([method] if method else [])
     ok = frame.ok.assign(**{by: frame.ok[by].astype(str)})

@@ -37,6 +37,7 @@ DEFAULT_ROPE = {"al": 0.01}
 BAYES_SAMPLES = 20_000
 SURE = 0.95  # posterior probability read as "clearly"
 LIKELY = 0.8  # ... as "probably"
+SPLIT = 0.1  # P(better) and P(worse) closer than this: the test cannot tell which way
 COLUMNS = ["method", "reference", "role", "blocks", "effect", "effect_low", "effect_high", "reliable",
            "wins", "ties", "losses", "p_better", "p_equivalent", "p_worse"]
 
@@ -160,6 +161,8 @@ def sentence(row, metric: str) -> str:
         claim = f"{subject} cannot be tested against {other}"
     elif p_eq >= max(p_better, p_worse):
         claim = f"{subject} is {_sure(p_eq, reliable)} practically equivalent to {other}"
+    elif abs(p_better - p_worse) < SPLIT:
+        claim = f"the signed-rank test cannot tell whether {subject} beats or loses to {other}"
     elif p_better >= p_worse:
         claim = f"{subject} {_sure(p_better, reliable)} beats {other}"
     else:
@@ -173,7 +176,7 @@ def sentence(row, metric: str) -> str:
              if np.isfinite(p_eq) else "")
     against = ""
     if np.isfinite(p_eq) and p_eq < max(p_better, p_worse) and row["effect"] != 0 \
-            and (row["effect"] > 0) != (p_better >= p_worse):
+            and abs(p_better - p_worse) >= SPLIT and (row["effect"] > 0) != (p_better >= p_worse):
         against = (" (the signed-rank test follows most blocks; a few blocks with large differences pull the "
                    "mean the other way)")
     return (f"{claim}: mean difference {row['effect'] + 0.0:+.3g} {metric}{interval} over {blocks(row['blocks'])}, "

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from albench.wording import closest
+
 BOOKKEEPING = {"run_id", "block", "grid", "kind", "status", "error", "error_traceback", "started_at", "finished_at"}
 # factors whose values are repetitions of the same experiment, not design choices
 REPLICATES = ("seed", "start_point", "split", "draw_seed")
@@ -93,8 +95,6 @@ class Frame:
                                 + ", ".join(f"{n} {status}" for status, n in counts.items()) + ")")
         metric = metric or self.default_metric()
         if metric not in self.metrics:
-            from albench.grid_values import closest
-
             known = ", ".join(self.metrics) or "none (no successful runs)"
             raise AnalysisError(f"unknown metric '{metric}' for kind '{self.kind}'; "
                                 f"{closest(metric, self.metrics)}available: {known}")
@@ -237,7 +237,9 @@ def _parse_blocks(block, allowed: list[str]) -> list[str]:
     parts = [b for b in parts if b]
     unknown = [b for b in parts if b not in allowed]
     if unknown or not parts:
-        raise AnalysisError(f"--block: unknown column '{', '.join(unknown) or block}'; allowed: {', '.join(allowed)}")
+        hint = closest(unknown[0], allowed) if len(unknown) == 1 else ""
+        raise AnalysisError(f"--block: unknown column '{', '.join(unknown) or block}'; {hint}allowed: "
+                            f"{', '.join(allowed)}")
     return list(dict.fromkeys(parts))
 
 

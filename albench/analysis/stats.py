@@ -19,6 +19,8 @@ import pandas as pd
 import scikit_posthocs as sp
 from scipy import stats
 
+from albench.wording import counted
+
 
 # a percentile bootstrap over fewer units than this is printed as unreliable
 MIN_RELIABLE_UNITS = 5
@@ -26,7 +28,7 @@ MIN_RELIABLE_UNITS = 5
 
 def blocks(n: int) -> str:
     """'1 block', '24 blocks': the count every verdict and table title states."""
-    return f"{n} block" if n == 1 else f"{n} blocks"
+    return counted(n, "block")
 
 
 BOOTSTRAP_CELLS = 20_000_000  # values one vectorised call of a bootstrap statistic may touch

@@ -98,6 +98,8 @@ def run_budgeted(grid, root: Path, budget: str, *, until: str | None = None, con
     for summary in result.summaries:
         if summary.done or summary.failed or summary.timed_out:
             console.print(summary.line())
+    if (nothing := result.nothing_new(n_blocks)) is not None:
+        console.print(nothing, highlight=False, markup=False)
     if result.stopped_by != "budget":
         console.print(f"stopped early: the leaderboard is {result.stopped_by} at confidence {confidence}")
     if result.estimate is None:

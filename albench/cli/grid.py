@@ -12,6 +12,7 @@ from rich.table import Table
 
 from albench.cli.active_bench import BUDGET_HELP, UNTIL_HELP
 from albench.cli.common import console, fail, print_frame, writable_store
+from albench.wording import counted
 
 if TYPE_CHECKING:  # the grid machinery (pydantic, the registries) loads when a command runs, not for --help
     from albench.spec import Grid
@@ -167,7 +168,7 @@ def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, 
                  code=130)
     console.print(summary.line())
     for message, count in errors.most_common(3):  # e.g. a missing data root fails every run alike
-        console.print(f"  error in {count} run(s): {message}", markup=False, highlight=False)
+        console.print(f"  error in {counted(count, 'run')}: {message}", markup=False, highlight=False)
 
 
 def progress_reporter(name: str, quiet: bool):
@@ -215,7 +216,7 @@ def _dry_run(grid: Grid, root: Path, workers) -> None:
         per_run = float(timings["total_s"].median())
         parallel = max(int(workers or 1), 1)
         line += (f"; about {_duration(per_run * left / parallel)} at the stored runs' median of {per_run:.3g} s "
-                 f"per run on {parallel} worker(s)")
+                 f"per run on {counted(parallel, 'worker')}")
     elif left:
         line += "; no stored timing to estimate the time left from"
     console.print(line, markup=False, highlight=False)
@@ -267,7 +268,9 @@ def _changed_implementations(grid: Grid, store, rerun: bool) -> None:
             store.drop_runs(found.run_ids)
         except (StoreError, ResultsError) as exc:
             fail(str(exc))
-        console.print(f"{len(found.run_ids)} row(s) dropped: they run again now", markup=False, highlight=False)
+        dropped = len(found.run_ids)
+        console.print(f"{counted(dropped, 'row')} dropped: {'it runs' if dropped == 1 else 'they run'} again now",
+                      markup=False, highlight=False)
     elif found.by_component:
         console.print("they count as done; --rerun-changed runs them again", markup=False, highlight=False)
 
