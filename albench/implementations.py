@@ -53,7 +53,7 @@ def changed(grid: Grid, store: Store) -> Changed:
     (``--rerun-changed``). ``ResultsError`` for a part DuckDB cannot read.
     """
     from albench.analysis.curves import quote
-    from albench.results import Results, columns_of, connect, fetch
+    from albench.results import Results, columns_of, connect, fetch, grid_scope
 
     results = Results(store.root)
     kind = KINDS[grid.kind]
@@ -66,9 +66,7 @@ def changed(grid: Grid, store: Store) -> Changed:
         def impl(key: str) -> str:
             return quote(f"{key}_impl") if f"{key}_impl" in columns else "NULL"
 
-        scoped = [(c, v) for c, v in (("grid", grid.name), ("kind", grid.kind)) if c in columns]  # this grid's rows
-        mine = "".join(f" AND ({c} IS NULL OR {c} = ?)" for c, _ in scoped)
-        own = [v for _, v in scoped]
+        mine, own = grid_scope(columns, grid.name, grid.kind)  # this grid's rows
         out = Changed(unknown=fetch(con, f"SELECT count(*) FROM runs WHERE {impl(keys[0])} IS NULL{mine}", own)[0][0])
         predicates, params = [], []
         for key in keys:

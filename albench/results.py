@@ -198,10 +198,35 @@ def connect(results: Results, read_only: bool = False, spill: bool = False):
 
 def stored_kinds(results: Results) -> list[str]:
     """The grid kinds of the stored runs (none without a ``kind`` column), sorted."""
+    return sorted({kind for _, kind, _ in stored_grids(results) if kind is not None})
+
+
+def stored_grids(results: Results) -> list[tuple[str | None, str | None, int]]:
+    """(grid name, kind, runs) of every grid that wrote stored runs, sorted; None where a row (or an older
+    store) records no name or kind."""
     with connect(results, spill=True) as con:
-        if "kind" not in columns_of(con, "runs"):
+        columns = set(columns_of(con, "runs"))
+        if not columns:
             return []
-        return sorted(str(k) for (k,) in fetch(con, "SELECT DISTINCT kind FROM runs WHERE kind IS NOT NULL"))
+        grid, kind = ("grid" if "grid" in columns else "NULL"), ("kind" if "kind" in columns else "NULL")
+        rows = fetch(con, f"SELECT {grid}, {kind}, count(*) FROM runs GROUP BY ALL")
+    return sorted(((g, k, int(n)) for g, k, n in rows), key=lambda r: (str(r[0]), str(r[1])))
+
+
+def of_grid(runs: pd.DataFrame, name: str, kind: str) -> pd.Series:
+    """``grid_scope`` on rows read into pandas: which rows a grid of ``name`` and ``kind`` wrote."""
+    mine = pd.Series(True, index=runs.index)
+    for column, value in (("grid", name), ("kind", kind)):
+        if column in runs.columns:
+            mine &= runs[column].isna() | (runs[column] == value)
+    return mine
+
+
+def grid_scope(columns, name: str, kind: str) -> tuple[str, list]:
+    """The rows a grid of ``name`` and ``kind`` wrote, as SQL conditions (each after an AND) and their
+    parameters: a row that records no name or kind (an older albench) counts as this grid's."""
+    scoped = [(c, v) for c, v in (("grid", name), ("kind", kind)) if c in columns]
+    return "".join(f" AND ({c} IS NULL OR {c} = ?)" for c, _ in scoped), [v for _, v in scoped]
 
 
 def fetch(con, query: str, params: list | None = None) -> list[tuple]:

@@ -151,3 +151,22 @@ def test_a_folder_holding_both_kinds_is_analysed_one_kind_at_a_time(write_grid, 
     assert not (out / "report").exists()
     exported = invoke("export", out, "--kind", "at", "--no-pdf", "--no-svg", "--resamples", 20)
     assert exported.exit_code == 0 and (out / "export-at" / "tables").is_dir(), exported.output
+
+
+def test_the_closing_note_names_other_grids_of_the_kind_in_the_folder(write_grid, tmp_path):
+    """Two AL grids in one folder: the leaderboard covers both, and the note says so and how to rank one."""
+    from albench.results import Results, stored_grids
+
+    out = tmp_path / "shared"
+    other = write_grid(small_al_grid(name="neighbour", params={"strategy": ["random", "entropy"]}), "other.yaml")
+    run_grid(load_grid(other), Store(out))
+    path = write_grid(small_al_grid())
+    proc = invoke("grid", "run", path, "--out", out, "--workers", 0)
+    assert proc.exit_code == 0, proc.output
+    text = " ".join(proc.output.split())
+    assert (f"note: the tables above cover every run of kind al in {out}, with those written by other grids: "
+            f"'neighbour' (4 runs); `albench analyze {out} --grid FILE` ranks one grid's runs alone") in text
+    assert "entropy" in text  # the neighbour's strategy is on the leaderboard, as the note says
+    assert stored_grids(Results(out)) == [("neighbour", "al", 4), ("small", "al", 2)]  # random's runs are shared
+    alone = invoke("grid", "run", other, "--out", out, "--workers", 0)
+    assert "'small' (2 runs)" in " ".join(alone.output.split())

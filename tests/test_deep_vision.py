@@ -221,6 +221,6 @@ def test_grid_run_without_the_files_prints_the_root_and_the_download_option(tmp_
     result = CliRunner().invoke(app, ["grid", "run", str(grid), "--out", str(tmp_path / "res"), "-q"])
     out = " ".join(result.output.split())  # the console wraps long lines
     assert result.exit_code == 0 and "1 failed" in out, out  # a failed run is a row; the grid goes on
-    assert "error in 1 run(s): FileNotFoundError: MNIST not found" in out, out
+    assert "error in 1 run: FileNotFoundError: MNIST not found" in out, out
     assert str(tmp_path / "empty" / "MNIST" / "raw") in out.replace(" ", "")  # a long path may be folded
     assert "download: true" in out

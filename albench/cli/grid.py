@@ -229,22 +229,31 @@ def _duration(seconds: float) -> str:
 
 
 def _closing_tables(grid: Grid, store) -> None:
-    """The leaderboard (active testing: the estimators' errors) of everything stored (``Kind.closing_tables``)."""
+    """The leaderboard (active testing: the estimators' errors) of every run of the grid's kind stored
+    (``Kind.closing_tables``), and notes naming the folder's runs of other grids."""
     from albench.kinds import KINDS
-    from albench.results import Results, ResultsError, stored_kinds
+    from albench.results import Results, ResultsError, stored_grids
     from albench.store import StoreError
 
     try:
         tables = KINDS[grid.kind].closing_tables(store, grid.name)
-        others = [k for k in stored_kinds(Results(store.root)) if k != grid.kind]  # another grid's, other kind
+        grids = stored_grids(Results(store.root))
     except (StoreError, ResultsError) as exc:
         fail(str(exc))
+    others = sorted({k for _, k, _ in grids if k is not None and k != grid.kind})
+    neighbours = [(g, n) for g, k, n in grids if g is not None and g != grid.name and k in (grid.kind, None)]
     for table in tables:
         print_frame(table.frame, floatfmt=table.floatfmt, title=table.title)
         for line in table.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False)
     console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/", highlight=False, markup=False,
                   soft_wrap=True)
+    if neighbours:
+        named = ", ".join(f"'{g}' ({counted(n, 'run')})" for g, n in neighbours[:3])
+        console.print(f"note: the tables above cover every run of kind {grid.kind} in {store.root}, with those "
+                      f"written by other grids: {named}{', ...' if len(neighbours) > 3 else ''}; `albench analyze "
+                      f"{store.root} --grid FILE` ranks one grid's runs alone", markup=False, highlight=False,
+                      soft_wrap=True)
     if others:
         console.print(f"note: {store.root} also holds runs of kind {', '.join(others)} (the tables above leave "
                       f"them out); `albench analyze` and `albench report` on it need --kind {grid.kind}",

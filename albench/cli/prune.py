@@ -26,6 +26,7 @@ def prune(
 ) -> None:
     """Delete the stored runs (and their curves) of this grid whose run_id the grid no longer produces; runs of
     other grids (another name or kind) in the same folder are kept."""
+    from albench.results import of_grid
     from albench.spec import GridError, load_grid
     from albench.store import Store
 
@@ -43,7 +44,7 @@ def prune(
             allowed.setdefault(column, set()).add(str(value))
     stored = store.read("runs", ["run_id", "grid", "kind", "status", "error", *allowed])
     gone = stored[~stored["run_id"].isin(keep)]
-    mine = _of_this_grid(gone, grid)
+    mine = of_grid(gone, grid.name, grid.kind)
     stale, others = gone[mine].sort_values("run_id"), gone[~mine]
     if not others.empty:
         labels = sorted({f"'{g}' ({k})" for g, k in zip(others["grid"].fillna("?"), others["kind"].fillna("?"))})
@@ -73,17 +74,6 @@ def prune(
         return
     store.drop_runs(set(stale["run_id"]))
     console.print(f"removed {len(stale)} runs; {len(stored) - len(stale)} remain", highlight=False)
-
-
-def _of_this_grid(runs, grid):
-    """Which rows were written by a grid of this name and kind (all of them in a store without those columns)."""
-    import pandas as pd
-
-    mine = pd.Series(True, index=runs.index)
-    for column, value in (("grid", grid.name), ("kind", grid.kind)):
-        if column in runs.columns:
-            mine &= runs[column].isna() | (runs[column] == value)
-    return mine
 
 
 def install(app: typer.Typer) -> None:
