@@ -170,3 +170,13 @@ def test_the_closing_note_names_other_grids_of_the_kind_in_the_folder(write_grid
     assert stored_grids(Results(out)) == [("neighbour", "al", 4), ("small", "al", 2)]  # random's runs are shared
     alone = invoke("grid", "run", other, "--out", out, "--workers", 0)
     assert "'small' (2 runs)" in " ".join(alone.output.split())
+
+
+def test_grid_show_writes_a_run_of_seeds_short_and_other_values_whole(write_grid):
+    path = write_grid(small_al_grid(params={"seed": {"range": [0, 200]}, "start_point": [0, 1, 2, 3, 5]}))
+    out = invoke("grid", "show", path)
+    assert out.exit_code == 0, out.output
+    rows = {line.split("│")[1].strip(): line.split("│")[3].strip() for line in out.output.splitlines()
+            if line.startswith("│ ") and line.split("│")[1].strip()}
+    assert rows["seed"] == "0, 1, ..., 199" and rows["start_point"] == "0, 1, 2, 3, 5"
+    assert "runs: 2000" in out.output  # 200 seeds x 5 start points x 2 strategies

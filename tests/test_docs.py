@@ -61,7 +61,7 @@ def test_the_commands_list_gives_each_command_one_sentence():
     assert out.exit_code == 0, out.output
     rows = {line.split()[1]: line for line in out.output.splitlines() if re.match(r"│ [a-z][a-z-]+ ", line)}
     assert {"strategies", "analyze", "report", "compact", "fsck", "grid"} <= set(rows), out.output
-    assert "(kind at), and the plug-ins that cannot load here, with why." in rows["strategies"]
+    assert "the learners and the data sets, and the plug-ins that cannot load here, with why." in rows["strategies"]
     assert rows["compact"].split("│")[1].rstrip().endswith("atomically (every row stays stored once).")
     continuation = [line for line in out.output.splitlines() if re.match(r"│ {10,}\S", line)]
     assert not continuation, continuation

@@ -132,6 +132,8 @@ def test_plugins_option_lists_and_checks(cli, tmp_path):
     folder = write_plugin(tmp_path / "plugs", "plugin_option")
     listed = cli.invoke(app, ["strategies", "--plugins", str(folder)], terminal_width=250)
     assert listed.exit_code == 0 and "plugin_option" in listed.output
+    for title, name in (("learners (kind al: learner; kind at: model, rival", "svm_rbf"), ("data sets (dataset)", "moons")):
+        assert title in listed.output and f" {name} " in listed.output.split(title)[1], listed.output
     checked = cli.invoke(app, ["check-strategy", "plugin_option", "--plugins", str(folder)])
     assert checked.exit_code == 0, checked.output
     assert checked.output.count("pass ") == len(CHECKS)

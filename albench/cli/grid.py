@@ -38,6 +38,15 @@ def _short(value) -> str:
     return component_text(value) if is_component(value) else str(value)
 
 
+def _values_text(values: list) -> str:
+    """An axis's values, an evenly spaced run of five or more integers (seeds) as ``0, 1, ..., 199``."""
+    ints = all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    steps = {b - a for a, b in zip(values, values[1:])} if ints else set()
+    if len(values) >= 5 and len(steps) == 1 and 0 not in steps:
+        return f"{values[0]}, {values[1]}, ..., {values[-1]}"
+    return ", ".join(_short(v) for v in values)
+
+
 @app.command("show")
 def show(file: Path = typer.Argument(..., help="Grid YAML file.")) -> None:
     """Print the grid's axes (one line per hyperparameter) and its number of runs."""
@@ -47,7 +56,7 @@ def show(file: Path = typer.Argument(..., help="Grid YAML file.")) -> None:
     table.add_column("n", justify="right")
     table.add_column("values")
     for key, values in grid.axes.items():
-        table.add_row(key, str(len(values)), ", ".join(_short(v) for v in values))
+        table.add_row(key, str(len(values)), _values_text(values))
     console.print(table)
     if grid.exclude:
         console.print(f"exclude rules: {len(grid.exclude)}")

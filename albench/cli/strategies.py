@@ -24,10 +24,12 @@ def install(app: typer.Typer) -> None:
     def list_strategies(
         plugins: list[str] = typer.Option([], "--plugins", help="Extra plug-in folder(s) to load first."),
     ) -> None:
-        """List the query strategies (grid kind al), the proposals and estimators (kind at),
-        and the plug-ins that cannot load here, with why."""
+        """List what a grid can name: the query strategies (grid kind al), the proposals and estimators
+        (kind at), the learners and the data sets, and the plug-ins that cannot load here, with why."""
         from albench.active_testing.estimators import registry as estimators
         from albench.active_testing.proposals import registry as proposals
+        from albench.datasets import registry as datasets
+        from albench.learners import registry as learners
         from albench.strategy import load_plugin_folder, registry
 
         registry.names()
@@ -39,7 +41,11 @@ def install(app: typer.Typer) -> None:
         _print(registry, "query strategies (kind al: strategy)")
         _print(proposals, "proposals (kind at: proposal)")
         _print(estimators, "estimators (kind at: every one is computed in every run)")
-        unavailable = {**registry.unavailable, **proposals.unavailable, **estimators.unavailable}
+        _print(learners, "learners (kind al: learner; kind at: model, rival; or any scikit-learn classifier "
+                         "by its import path)")
+        _print(datasets, "data sets (dataset)")
+        unavailable = {**registry.unavailable, **proposals.unavailable, **estimators.unavailable,
+                       **learners.unavailable, **datasets.unavailable}
         if unavailable:
             bad = Table(title="unavailable here")
             bad.add_column("name")
