@@ -198,19 +198,31 @@ def connect(results: Results, read_only: bool = False, spill: bool = False):
 
 def stored_kinds(results: Results) -> list[str]:
     """The grid kinds of the stored runs (none without a ``kind`` column), sorted."""
-    return sorted({kind for _, kind, _ in stored_grids(results) if kind is not None})
+    return sorted({g.kind for g in stored_grids(results) if g.kind is not None})
 
 
-def stored_grids(results: Results) -> list[tuple[str | None, str | None, int]]:
-    """(grid name, kind, runs) of every grid that wrote stored runs, sorted; None where a row (or an older
-    store) records no name or kind."""
+@dataclass(frozen=True)
+class StoredGrid:
+    """The stored runs one grid wrote: its name and kind (None where a row, or an older store, records
+    none), how many, and how many of them failed (error or timeout)."""
+
+    name: str | None
+    kind: str | None
+    runs: int
+    failed: int
+
+
+def stored_grids(results: Results) -> list[StoredGrid]:
+    """Every grid that wrote stored runs, by name and kind, from one DuckDB group-by."""
     with connect(results, spill=True) as con:
         columns = set(columns_of(con, "runs"))
         if not columns:
             return []
         grid, kind = ("grid" if "grid" in columns else "NULL"), ("kind" if "kind" in columns else "NULL")
-        rows = fetch(con, f"SELECT {grid}, {kind}, count(*) FROM runs GROUP BY ALL")
-    return sorted(((g, k, int(n)) for g, k, n in rows), key=lambda r: (str(r[0]), str(r[1])))
+        failed = "status IN ('error', 'timeout')" if "status" in columns else "FALSE"
+        rows = fetch(con, f"SELECT {grid}, {kind}, count(*), count(*) FILTER (WHERE {failed}) FROM runs "
+                          "GROUP BY ALL")
+    return sorted((StoredGrid(g, k, int(n), int(f)) for g, k, n, f in rows), key=lambda r: (str(r.name), str(r.kind)))
 
 
 def of_grid(runs: pd.DataFrame, name: str, kind: str) -> pd.Series:

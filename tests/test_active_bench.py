@@ -217,6 +217,15 @@ def test_until_best_stops_before_the_budget_once_the_rule_holds(tmp_path):
     assert len(store.read("runs")) == 2 * strict.estimate.blocks_sampled
 
 
+def test_a_rule_that_holds_only_once_the_budget_is_spent_did_not_stop_early(tmp_path):
+    """The whole grid in one round: the rule holds (no variance left), but nothing was saved by it."""
+    grid = grid_from_dict(TINY)
+    result = sample(grid, tmp_path, 8, lambda sub: run_grid(sub, Store(tmp_path)), until="best", confidence=0.6,
+                    round_blocks=8)
+    assert result.estimate.blocks_sampled == 8 and result.estimate.settled(0.6, "best")
+    assert result.stopped_by == "budget"
+
+
 def test_allocation_keeps_every_stratum_and_follows_the_scores():
     n = design.allocate(np.array([10, 10, 10]), np.array([1.0, 1.0, 8.0]), 9, safeguard_weight=0.1)
     assert n.sum() == 9 and n.min() >= 2 and n[2] == n.max()

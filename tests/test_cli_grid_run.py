@@ -167,7 +167,8 @@ def test_the_closing_note_names_other_grids_of_the_kind_in_the_folder(write_grid
     assert (f"note: the tables above cover every run of kind al in {out}, with those written by other grids: "
             f"'neighbour' (4 runs); `albench analyze {out} --grid FILE` ranks one grid's runs alone") in text
     assert "entropy" in text  # the neighbour's strategy is on the leaderboard, as the note says
-    assert stored_grids(Results(out)) == [("neighbour", "al", 4), ("small", "al", 2)]  # random's runs are shared
+    assert [(g.name, g.kind, g.runs, g.failed) for g in stored_grids(Results(out))] == [
+        ("neighbour", "al", 4, 0), ("small", "al", 2, 0)]  # random's runs are shared
     alone = invoke("grid", "run", other, "--out", out, "--workers", 0)
     assert "'small' (2 runs)" in " ".join(alone.output.split())
 
@@ -180,3 +181,19 @@ def test_grid_show_writes_a_run_of_seeds_short_and_other_values_whole(write_grid
             if line.startswith("│ ") and line.split("│")[1].strip()}
     assert rows["seed"] == "0, 1, ..., 199" and rows["start_point"] == "0, 1, 2, 3, 5"
     assert "runs: 2000" in out.output  # 200 seeds x 5 start points x 2 strategies
+
+
+def test_a_rerun_names_the_stored_failures_and_the_option_that_runs_them_again(tmp_path):
+    from executor_helpers import registry_restored, write_grid as write_grid_with_plugins
+
+    path = write_grid_with_plugins(tmp_path, {"name": "faulty", "kind": "al", "params": {
+        "dataset": "iris", "learner": "gnb", "strategy": ["random", "test_raises"], "budget": 2}}, plugin=True)
+    out = tmp_path / "out"
+    with registry_restored():
+        first = invoke("grid", "run", path, "--out", out, "--workers", 0)
+        again = invoke("grid", "run", path, "--out", out, "--workers", 0)
+        rerun = invoke("grid", "run", path, "--out", out, "--workers", 0, "--rerun-failed")
+    note = "note: 1 stored run of grid 'faulty' failed (error or timeout); --rerun-failed runs it again"
+    assert first.exit_code == 0 and note in " ".join(first.output.split()), first.output
+    assert "0 done, 2 skipped" in again.output and note in " ".join(again.output.split()), again.output
+    assert "1 failed" in rerun.output and "--rerun-failed runs" not in rerun.output, rerun.output

@@ -106,7 +106,7 @@ def test_the_cluster_start_is_announced_before_connecting(write_grid, tmp_path, 
     path = str(write_grid(small_al_grid()))
     result = CliRunner().invoke(app, ["grid", "run", path, "--out", str(tmp_path / "o"), "--workers", "3"])
     assert result.exit_code == 2 and asked == [(3, None)]
-    assert "starting a local Dask cluster of 3 worker process(es) ..." in result.output
+    assert "starting a local Dask cluster of 3 worker processes ..." in result.output
     assert "no cluster in this test" in result.output
     result = CliRunner().invoke(app, ["grid", "run", path, "--out", str(tmp_path / "o"),
                                       "--scheduler", "tcp://127.0.0.1:8786"])

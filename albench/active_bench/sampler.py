@@ -175,7 +175,7 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
     else:
         step = round_blocks or max(2, math.ceil(n_new / 4))
         sizes = [min(step, n_new - i) for i in range(0, n_new, step)]
-    for size in sizes:
+    for i, size in enumerate(sizes):
         runs = store.read("runs")
         values = _sampled_values(pop, records.read_design(root), runs, metric)
         costs = pop.costs(runs) if not runs.empty else None
@@ -187,7 +187,7 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
         sampled[rnd.chosen] = True
         next_index += 1
         result.rounds_drawn += 1
-        if until is not None:
+        if until is not None and i < len(sizes) - 1:  # after the last round the budget stops it anyway
             current = _try_estimate(root, pop, metric)
             if current is not None and current.settled(confidence, until):
                 result.stopped_by = until

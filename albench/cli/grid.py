@@ -140,7 +140,7 @@ def run(
     else:
         _execute(grid, store, workers, scheduler, on_dask, quiet, rerun_failed, timeout)
     if not quiet:
-        _closing_tables(grid, store)
+        _closing_tables(grid, store, rerun_failed)
 
 
 def _execute(grid: Grid, store, workers, scheduler, on_dask: bool, quiet: bool, rerun_failed: bool, timeout) -> None:
@@ -197,7 +197,7 @@ def cluster(workers: int | None, scheduler: str | None, quiet: bool = False):
     if not quiet:
         address = scheduler or (None if workers else configured_scheduler())
         what = (f"connecting to the Dask scheduler at {address} ..." if address
-                else f"starting a local Dask cluster of {workers} worker process(es) ...")
+                else f"starting a local Dask cluster of {counted(workers, 'worker process', 'worker processes')} ...")
         console.print(what, markup=False, highlight=False)
     return connect(workers, scheduler)
 
@@ -237,7 +237,7 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
 
 
-def _closing_tables(grid: Grid, store) -> None:
+def _closing_tables(grid: Grid, store, rerun_failed: bool = False) -> None:
     """The leaderboard (active testing: the estimators' errors) of every run of the grid's kind stored
     (``Kind.closing_tables``), and notes naming the folder's runs of other grids."""
     from albench.kinds import KINDS
@@ -249,16 +249,20 @@ def _closing_tables(grid: Grid, store) -> None:
         grids = stored_grids(Results(store.root))
     except (StoreError, ResultsError) as exc:
         fail(str(exc))
-    others = sorted({k for _, k, _ in grids if k is not None and k != grid.kind})
-    neighbours = [(g, n) for g, k, n in grids if g is not None and g != grid.name and k in (grid.kind, None)]
+    others = sorted({g.kind for g in grids if g.kind is not None and g.kind != grid.kind})
+    neighbours = [g for g in grids if g.name is not None and g.name != grid.name and g.kind in (grid.kind, None)]
+    failed = sum(g.failed for g in grids if g.name in (grid.name, None) and g.kind in (grid.kind, None))
     for table in tables:
         print_frame(table.frame, floatfmt=table.floatfmt, title=table.title)
         for line in table.warnings:
             console.print(f"warning: {line}", markup=False, highlight=False)
     console.print(f"results: {store.dir('runs')}/ and {store.dir('curves')}/", highlight=False, markup=False,
                   soft_wrap=True)
+    if failed and not rerun_failed:
+        console.print(f"note: {counted(failed, 'stored run')} of grid '{grid.name}' failed (error or timeout); "
+                      f"--rerun-failed runs {'it' if failed == 1 else 'them'} again", markup=False, highlight=False)
     if neighbours:
-        named = ", ".join(f"'{g}' ({counted(n, 'run')})" for g, n in neighbours[:3])
+        named = ", ".join(f"'{g.name}' ({counted(g.runs, 'run')})" for g in neighbours[:3])
         console.print(f"note: the tables above cover every run of kind {grid.kind} in {store.root}, with those "
                       f"written by other grids: {named}{', ...' if len(neighbours) > 3 else ''}; `albench analyze "
                       f"{store.root} --grid FILE` ranks one grid's runs alone", markup=False, highlight=False,
