@@ -102,3 +102,14 @@ def test_prune_keeps_the_runs_of_other_grids_in_the_same_folder(stored, tmp_path
     assert set(after.loc[after["kind"] == "at", "run_id"]) == {s.run_id for s in grid_from_dict(at).specs()}
     assert set(after.loc[(after["grid"] == "tiny") & (after["kind"] == "al"), "run_id"]) == \
         albench.results.grid_run_ids(current)
+
+
+def test_one_method_is_said_once_without_a_test_line(tmp_path):
+    """A folder of one strategy: the verdict says there is nothing to compare, once, and no Friedman or
+    Nemenyi line of n/a values follows the leaderboard."""
+    root = tmp_path / "one"
+    run_grid(grid_from_dict(grid_doc(["margin"])), Store(root))
+    out = invoke("analyze", root)
+    assert out.exit_code == 0, out.output
+    assert out.output.count("nothing to compare") == 1 and "margin is the only method" in out.output
+    assert "Friedman" not in out.output and "n/a" not in out.output

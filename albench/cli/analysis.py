@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from albench.cli.common import console, err_console, fail, print_frame
+from albench.wording import counted
 
 RESULTS_HELP = "Results folder of a grid, e.g. results/quick (holding runs/ and curves/)."
 GRID_HELP = ("Grid YAML file: use only the stored runs of this grid (leaving out rows of earlier versions "
@@ -119,10 +120,11 @@ def _print_analysis(analysis) -> None:
     blocks = " x ".join(c.blocks)
     print_frame(c.table, title=f"leaderboard: {f.method} by mean rank within {stats.blocks(s['blocks'])} ({blocks}) "
                                f"({analysis.metric}, {'higher' if c.higher_is_better else 'lower'} is better)")
-    _say(f"Friedman chi2 = {_num(s['friedman_chi2'])}, p = {_num(s['friedman_p'])}; Nemenyi critical "
-         f"difference (alpha {s['alpha']}) = {_num(s['critical_difference'])} in mean rank"
-         + (f"; {s['dropped_blocks']} incomplete blocks left out" if s["dropped_blocks"] else ""))
-    _say(c.power_note())
+    if len(c.table) > 1:  # one method: no test to state (the verdict says so)
+        _say(f"Friedman chi2 = {_num(s['friedman_chi2'])}, p = {_num(s['friedman_p'])}; Nemenyi critical "
+             f"difference (alpha {s['alpha']}) = {_num(s['critical_difference'])} in mean rank"
+             + (f"; {counted(s['dropped_blocks'], 'incomplete block')} left out" if s["dropped_blocks"] else ""))
+        _say(c.power_note())
     if analysis.effects is not None and not analysis.effects.empty:
         columns = {"method": "method", "reference": "vs", "effect": "effect", "effect_low": "low",
                    "effect_high": "high", "wins": "W", "ties": "T", "losses": "L", "p_better": "P(better)",
