@@ -126,6 +126,20 @@ def test_failed_runs_are_missing_values_the_ratio_estimate_follows_the_successfu
         assert "failed" in est.table() and any("Failed runs" in line for line in est.notes())
 
 
+def test_a_method_failing_in_a_tenth_of_its_sampled_blocks_is_named_with_its_counts():
+    """At a census of the 48 blocks, margin fails in 6 (a third of the digits blocks: a tenth or more) and is
+    named with its counts; random fails in 2 and is not."""
+    pop, values, failed = _with_failures()
+    _, est = simulate(pop, values, pop.n_blocks, "auc_accuracy", Options(seed=0))
+    assert list(est.sampled_cells) == [pop.n_blocks] * 3 and list(est.failed) == list(failed.sum(axis=0))
+    [line] = [line for line in est.notes() if line.startswith("Failing in a tenth")]
+    assert f"margin (6 of {pop.n_blocks})" in line and "random (" not in line, line
+    fewer = np.where(failed & (np.arange(3) == pop.methods.index("margin")), values[~failed].mean(), values)
+    _, est = simulate(pop, fewer, pop.n_blocks, "auc_accuracy", Options(seed=0))
+    assert {m: int(n) for m, n in zip(est.methods, est.failed)} == {"random": 2, "margin": 0, "entropy": 0}
+    assert not any(line.startswith("Failing in a tenth") for line in est.notes())  # 2 of 48: under a tenth
+
+
 def test_a_method_whose_every_sampled_run_failed_has_no_estimate_and_ranks_last():
     runs = synthetic_runs(["iris", "wine"], ["logreg"], ["random", "margin"], [1], 4, seed=1)
     pop = population(runs)

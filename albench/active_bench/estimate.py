@@ -150,6 +150,7 @@ def estimate(design: pd.DataFrame, population: Population, values: np.ndarray, m
     return FullGridEstimate(metric, list(population.methods), ratios.total[:k], ratios.covariance[:k, :k],
                             int(sampled.sum()), n_total, len(sizes), level, not LOWER_IS_BETTER.search(metric),
                             cells=held.sum(axis=0), failed=(sampled[:, None] & held & ~succeeded).sum(axis=0),
+                            sampled_cells=(sampled[:, None] & held).sum(axis=0),
                             runs_sampled=int(held[sampled].sum()), pair_difference=pair_difference,
                             pair_variance=pair_variance, pair_blocks=pair_blocks,
                             identical=_identical(values, held, sampled) if not sampled.all() else None,

@@ -29,6 +29,7 @@ from albench.active_bench.population import ActiveBenchError
 from albench.wording import counted
 
 N_RANK_DRAWS = 4000
+FAILING_OFTEN = 0.1  # share of a method's sampled blocks failed from which its mean compares other cells
 
 
 @dataclass
@@ -52,6 +53,7 @@ class FullGridEstimate:
     higher_is_better: bool = True
     cells: np.ndarray | None = None  # (K,) blocks of the grid holding each method
     failed: np.ndarray | None = None  # (K,) failed (error/timeout) runs of each method in the sampled blocks
+    sampled_cells: np.ndarray | None = None  # (K,) sampled blocks holding each method
     runs_sampled: int | None = None  # runs the grid holds in the sampled blocks
     pair_difference: np.ndarray | None = None  # (K, K) mean of i - j over the blocks holding both
     pair_variance: np.ndarray | None = None  # (K, K)
@@ -225,12 +227,28 @@ class FullGridEstimate:
                          "is over the runs that succeed, with the number of those estimated from the sample too (a "
                          "ratio estimator, unbiased only as the sample grows). `albench grid sample ... "
                          "--rerun-failed` runs them again.")
+            lines += self._failing_often()
         if self.identical is not None and self.identical.any():
             pairs = [f"{self.methods[i]} = {self.methods[j]}" for i, j in zip(*np.nonzero(np.triu(self.identical)))]
             lines.append(f"Identical on every sampled block: {', '.join(pairs)} (the same queries, so the same "
                          "metric). Their order is a tie: no interval, no rank probability; the stopping rule "
                          "'settled' counts them as one entry of the leaderboard.")
         return lines
+
+    def _failing_often(self) -> list[str]:
+        """A warning for methods that fail in a tenth or more of their sampled blocks: ranked on the cells
+        where they succeed, they are compared on other cells than the rest (a whole data set they fail on)."""
+        if self.sampled_cells is None:
+            return []
+        share = self.failed / np.maximum(self.sampled_cells, 1)
+        often = [f"{m} ({n} of {c})" for m, n, c, f in zip(self.methods, self.failed, self.sampled_cells, share)
+                 if f >= FAILING_OFTEN]
+        if not often:
+            return []
+        return [f"Failing in a tenth or more of the sampled blocks: {', '.join(often)}. Such a method's mean and "
+                "rank are over the cells where it succeeds, which may be easier or harder than the rest (a data "
+                "set it always fails on); its pairwise differences, over the blocks where both methods "
+                "succeed, compare like with like."]
 
     def settled(self, confidence: float = 0.95, rule: str = "settled") -> bool:
         """Whether the stopping ``rule`` holds at ``confidence``.
