@@ -28,6 +28,8 @@ from typing import Any, Callable
 from albench.wording import close_names
 
 HASH_CHARS = 12  # of the sha256 hex digest: enough to tell two versions of one file apart
+# the unknown_hint of registries that plug-in folders fill (strategies, proposals, estimators)
+PLUGIN_HINT = "a plug-in in another folder is found once the grid's plugins: key or ALBENCH_PLUGINS names it"
 
 
 class UnknownName(ValueError):
@@ -104,6 +106,7 @@ class Registry:
     entries: dict[str, Entry] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
     loader: Callable[[], None] | None = None  # fills the registry lazily, once
+    unknown_hint: str = ""  # said with an unknown name, e.g. where plug-ins are looked for
     _loaded: bool = False
 
     def register(self, name: str, description: str = "", *, source: str = "", replaces: bool = False):
@@ -157,7 +160,8 @@ class Registry:
     def unknown_message(self, name: str) -> str:
         close = close_names(str(name), self.names())
         hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
-        return f"unknown {self.kind} '{name}'; {hint}allowed: {', '.join(self.names())}"
+        more = f"{self.unknown_hint}; " if self.unknown_hint else ""
+        return f"unknown {self.kind} '{name}'; {hint}{more}allowed: {', '.join(self.names())}"
 
     def create(self, name: str, **params) -> Any:
         return self.get(name).factory(**params)

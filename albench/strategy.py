@@ -55,7 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from albench.registry import DuplicateName, Provenance, Registry, declare_provenance
+from albench.registry import PLUGIN_HINT, DuplicateName, Provenance, Registry, declare_provenance
 
 ENTRY_POINT_GROUP = "albench.strategies"
 
@@ -232,7 +232,7 @@ def validate_batch(idx, labelled: np.ndarray, expected: int, strategy: str) -> n
     return arr
 
 
-registry = Registry("strategy")
+registry = Registry("strategy", unknown_hint=PLUGIN_HINT)
 register = registry.register
 
 

@@ -38,7 +38,7 @@ from functools import cached_property
 import numpy as np
 
 from albench.active_testing.losses import expected_loss
-from albench.registry import Registry
+from albench.registry import PLUGIN_HINT, Registry
 
 SAFEGUARDS = ("mixture", "clip")
 
@@ -156,7 +156,7 @@ def _load_plugins() -> None:
     strategies.names()  # imports strategies/ (and plug-in folders), which register proposals too
 
 
-registry = Registry("proposal", loader=_load_plugins)
+registry = Registry("proposal", loader=_load_plugins, unknown_hint=PLUGIN_HINT)
 register = registry.register
 
 
