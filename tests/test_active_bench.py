@@ -309,6 +309,8 @@ def test_the_command_line_samples_and_estimates(tmp_path):
         again = CliRunner().invoke(app, ["grid", "sample", str(path), "--budget", budget, "--out", str(out)])
         assert again.exit_code == 0 and f"nothing new to draw: the design {says}" in again.output, again.output
         assert "8 of 16 runs" in again.output  # the estimate of what is stored
+    typo = CliRunner().invoke(app, ["grid", "estimate", str(out), "--metric", "final_acc"])
+    assert typo.exit_code == 2 and "did you mean 'final_accuracy'? metrics: " in typo.output, typo.output
     result = CliRunner().invoke(app, ["grid", "estimate", str(out), "--json"])
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
