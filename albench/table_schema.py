@@ -102,6 +102,11 @@ def _schema(columns: dict[str, pa.DataType]) -> pa.Schema:
     return pa.schema([pa.field(name, dtype) for name, dtype in columns.items()])
 
 
+def run_metrics(kind: str) -> list[str]:
+    """The float columns of a kind's runs rows (its summary metrics and times), in declared order."""
+    return [name for name, kind_type in {**COMMON_RUNS, **RESULTS.get(kind, {})}.items() if kind_type == FLOAT]
+
+
 def schemas_for(kind: str) -> dict[str, pa.Schema]:
     """The declared ``runs`` and ``curves`` schemas of a grid kind (empty for a kind not listed here)."""
     if kind not in RESULTS:

@@ -319,6 +319,11 @@ def test_the_command_line_samples_and_estimates(tmp_path):
     assert result.exit_code == 2 and "--budget" in result.output
     result = CliRunner().invoke(app, ["grid", "sample", str(path), "--budget", "50%", "--metric", "accuracy"])
     assert result.exit_code == 2 and "auc_accuracy" in result.output
+    fresh = tmp_path / "fresh"  # a metric no run writes: refused before any run, and before any design is kept
+    result = CliRunner().invoke(app, ["grid", "sample", str(path), "--budget", "50%", "--metric", "auc_acc",
+                                      "--out", str(fresh)])
+    assert result.exit_code == 2 and "did you mean 'auc_accuracy'? allowed: " in result.output, result.output
+    assert not fresh.exists()
     result = CliRunner().invoke(app, ["grid", "estimate", str(tmp_path)])
     assert result.exit_code == 2 and "no budgeted grid" in result.output
 

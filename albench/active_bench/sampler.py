@@ -27,7 +27,8 @@ from albench.active_bench.population import ActiveBenchError, Population, grid_f
 from albench.active_bench.rounds import Options, next_round, round_rng, round_sizes
 from albench.spec import Grid, RunSpec
 from albench.store import Store
-from albench.wording import are, counted
+from albench.table_schema import run_metrics
+from albench.wording import are, closest, counted
 
 STOP_RULES = ("settled", "best")
 
@@ -160,10 +161,14 @@ def sample(grid: Grid, root: str | Path, budget_blocks: int, execute: Callable[[
         raise ActiveBenchError(f"--until: unknown rule '{until}'; allowed: {', '.join(STOP_RULES)}")
     root = Path(root)
     store = Store(root)
-    pop = _population(grid, root)
     design = records.read_design(root)
     if not design.empty:
         metric = str(design["metric"].iloc[0])  # the design keeps the metric it started with
+    elif metric not in run_metrics(grid.kind):  # checked before anything is written: a design keeps its metric
+        allowed = run_metrics(grid.kind)
+        raise ActiveBenchError(f"--metric: '{metric}' is not a metric of {grid.kind} runs; "
+                               f"{closest(metric, allowed)}allowed: {', '.join(allowed)}")
+    pop = _population(grid, root)
     sampled = _sampled_mask(pop, design)
     result = SampleResult(None, 0, "budget", blocks_before=int(sampled.sum()))
     if sampled.any():  # finish interrupted rounds before drawing new ones
