@@ -77,9 +77,9 @@ def run(
              "and `dask worker`; workers need albench installed, no shared filesystem)."),
     timeout: float = typer.Option(
         None, "--timeout", metavar="SECONDS", show_default=False,
-        help="Per-run time limit (a positive, finite number); overrides the grid's timeout_s. A run over it is stopped at its next "
-             "AL cycle, or killed with its process shortly after if stuck inside one call, and stored "
-             "as a 'timeout' row."),
+        help="Per-run time limit (a positive, finite number); overrides the grid's timeout_s. A run over it is "
+             "stopped at its next AL cycle, or killed with its process shortly after if stuck inside one call, "
+             "and stored as a 'timeout' row."),
     rerun_failed: bool = typer.Option(False, "--rerun-failed", help="Run stored error/timeout rows again."),
     rerun_changed: bool = typer.Option(False, "--rerun-changed",
                                        help="Run again the stored rows made by another implementation of a "

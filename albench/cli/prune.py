@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from albench.cli.common import console, fail
+from albench.wording import counted
 
 MAX_LISTED = 5
 
@@ -48,7 +49,7 @@ def prune(
     stale, others = gone[mine].sort_values("run_id"), gone[~mine]
     if not others.empty:
         labels = sorted({f"'{g}' ({k})" for g, k in zip(others["grid"].fillna("?"), others["kind"].fillna("?"))})
-        console.print(f"keeping {len(others)} stored runs of other grids: {', '.join(labels[:MAX_LISTED])}"
+        console.print(f"keeping {counted(len(others), 'stored run')} of other grids: {', '.join(labels[:MAX_LISTED])}"
                       + (", ..." if len(labels) > MAX_LISTED else "") + " (prune them with their own grid files)",
                       highlight=False, markup=False)
     if stale.empty:
@@ -73,7 +74,7 @@ def prune(
         console.print("dry run: nothing removed", highlight=False)
         return
     store.drop_runs(set(stale["run_id"]))
-    console.print(f"removed {len(stale)} runs; {len(stored) - len(stale)} remain", highlight=False)
+    console.print(f"removed {counted(len(stale), 'run')}; {len(stored) - len(stale)} remain", highlight=False)
 
 
 def install(app: typer.Typer) -> None:
