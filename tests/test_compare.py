@@ -81,3 +81,19 @@ def test_cli_compare_json_and_errors(tmp_path):
     assert done.exit_code == 0 and json.loads(done.stdout)["b"] == "learner=rf", done.output
     done = invoke(*args[:3], "--metric", "auc_accuracy")
     assert done.exit_code == 0 and "B - A" in done.stdout, done.output
+
+
+def test_one_part_of_an_active_testing_method_is_compared_within_each_value_of_the_other():
+    """AT methods are proposal / estimator: --by proposal pairs the runs of each estimator (one row each),
+    instead of finding no cell where "uniform / lure" meets "entropy / lure"."""
+    rng = np.random.default_rng(0)
+    rows = [{"run_id": f"{p}-{s}", "kind": "at", "status": "ok", "dataset": "iris", "model": "logreg",
+             "loss": "cross_entropy", "proposal": p, "seed": s,
+             **{f"{e}_{field}": (0.01 if p == "entropy" else 0.02) * (1 + 0.1 * rng.random())
+                for e in ("lure", "pure") for field in ("estimate", "squared_error")}}
+            for p in ("uniform", "entropy") for s in range(6)]
+    result = compare_groups(pd.DataFrame(rows), "proposal", "uniform", "entropy")
+    t = result.table.set_index("method")
+    assert list(t.index) == ["lure", "pure", "all"] and (t.loc[["lure", "pure"], "pairs"] == 6).all()
+    assert (t["effect"] > 0).all() and (t["wins"] == t["pairs"]).all()  # entropy's error is lower: B better
+    assert result.paired_on == "seed"  # estimator is the row, not a key to match on

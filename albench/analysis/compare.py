@@ -103,8 +103,13 @@ def compare_groups(runs: pd.DataFrame, by: str, group_a: str, group_b: str, metr
         if g not in values:
             raise AnalysisError(f"--groups: {by} has no value '{g}'; {closest(g, values)}its values: "
                                 f"{', '.join(values)}")
-    method = frame.method if by != frame.method else None  # comparing two methods: one row, "all"
-    context = [h for h in frame.context(by) if h != frame.method] + ([method] if method else [])
+    if by in frame.method_parts and by != frame.method:  # one part of a composite method (AT: proposal / estimator)
+        rest = [p for p in frame.method_parts if p != by]
+        method = rest[0] if len(rest) == 1 else None  # a row per value of the other part
+        context = frame.context(by)
+    else:
+        method = frame.method if by != frame.method else None  # comparing two methods: one row, "all"
+        context = [h for h in frame.context(by) if h != frame.method] + ([method] if method else [])
     ok = frame.ok.assign(**{by: frame.ok[by].astype(str)})
     side = {g: ok[ok[by] == g][context + [metric]] for g in (group_a, group_b)}
     for g, rows in side.items():
