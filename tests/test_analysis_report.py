@@ -117,6 +117,15 @@ def test_static_report_embeds_the_png_files(at_results, tmp_path):
     assert set(report.analysis.comparison.table["method"]) == {
         f"{p} / {e}" for p in ("uniform", "surrogate_loss") for e in estimators}
     assert frame.kind == "at" and "Friedman" in html
+    # the table `grid run` ends with, on the page and as LaTeX and Markdown: the same numbers
+    from albench.active_testing.report import final_errors
+
+    expected = final_errors(albench.results.open(at_results).runs)
+    assert 'id="final-errors"' in html and "Error of the final estimate" in html
+    markdown = (tmp_path / "rep" / "tables" / "final_errors.md").read_text().splitlines()
+    assert len(markdown) == 2 + len(expected) and (tmp_path / "rep" / "tables" / "final_errors.tex").is_file()
+    assert markdown[0].startswith("| " + " | ".join(expected.columns[:3]))
+    assert f"{expected['mse'].iloc[0]:.4g}" in markdown[2]
 
 
 def test_report_defaults_to_a_folder_inside_the_results_and_is_not_redrawn_unchanged(al_results):

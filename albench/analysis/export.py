@@ -154,6 +154,20 @@ def at_errors(analysis: Analysis, runs: pd.DataFrame, curves: Curves | pd.DataFr
     return errors_by_budget(runs, rows, shown)
 
 
+FINAL_ERRORS_CAPTION = ("Active testing: per group of every varying key (seeds averaged) and estimator, the runs, "
+                        "the mean squared error of the final estimate with its BCa 95 % interval over runs, the "
+                        "median squared error and the coverage of the estimators' intervals.")
+
+
+def final_errors(analysis: Analysis, runs: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Active testing's table of the final estimates (the one ``grid run`` ends with); None for AL."""
+    if analysis.frame.kind != "at" or runs is None:
+        return None
+    from albench.active_testing.report import final_errors as at_final_errors
+
+    return at_final_errors(runs)
+
+
 def kind_runs(analysis: Analysis, runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs["kind"] == analysis.frame.kind] if "kind" in runs else runs
 
@@ -206,10 +220,15 @@ def save_figure(fig: Figure, folder: Path, name: str, formats=FIGURE_FORMATS, dp
     return paths
 
 
-def report_tables(analysis: Analysis) -> dict[str, tuple[pd.DataFrame, tuple[str, ...], str]]:
-    """Name -> (table, columns shown first, caption) for every table of the report."""
+def report_tables(analysis: Analysis, runs: pd.DataFrame | None = None
+                  ) -> dict[str, tuple[pd.DataFrame, tuple[str, ...], str]]:
+    """Name -> (table, columns shown first, caption) for every table of the report (with the runs, active
+    testing's final errors too)."""
     out = {"leaderboard": (analysis.comparison.table, (analysis.frame.method,),
                            f"Leaderboard on {analysis.metric}: mean rank within each {analysis.frame.block}.")}
+    errors = final_errors(analysis, runs)
+    if errors is not None and not errors.empty:
+        out["final_errors"] = (errors, (), FINAL_ERRORS_CAPTION)
     if len(analysis.influence):
         out["influence"] = (analysis.influence, INFLUENCE_FIRST,
                             "Hyperparameter influence, most influential first; brackets: 95 % bootstrap interval.")
@@ -222,14 +241,15 @@ def report_tables(analysis: Analysis) -> dict[str, tuple[pd.DataFrame, tuple[str
     return out
 
 
-def write_tables(analysis: Analysis, folder: Path, formats=TABLE_FORMATS) -> dict[str, dict[str, Path]]:
-    """Each table of the report as ``folder/<name>.tex`` and ``.md``."""
+def write_tables(analysis: Analysis, folder: Path, formats=TABLE_FORMATS, runs: pd.DataFrame | None = None,
+                 named: dict | None = None) -> dict[str, dict[str, Path]]:
+    """Each table of the report as ``folder/<name>.tex`` and ``.md``: ``named``, or ``report_tables``."""
     unknown = sorted(set(formats) - set(TABLE_FORMATS))
     if unknown:
         raise ValueError(f"table format {', '.join(unknown)} not supported; allowed: {', '.join(TABLE_FORMATS)}")
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, (table, first, caption) in report_tables(analysis).items():
+    for name, (table, first, caption) in (named if named is not None else report_tables(analysis, runs)).items():
         written[name] = {}
         for fmt in formats:
             text = (tables.to_latex(table, first, caption=caption, label=f"tab:{name}") if fmt == "tex"
@@ -254,5 +274,5 @@ def export(results: Results, out: Path, figure_formats=FIGURE_FORMATS, table_for
             exported.figures[figure.name] = save_figure(figure.figure, Path(out) / "figures", figure.name,
                                                         figure_formats)
     if table_formats:
-        exported.tables = write_tables(analysis, Path(out) / "tables", table_formats)
+        exported.tables = write_tables(analysis, Path(out) / "tables", table_formats, kind_runs(analysis, runs))
     return exported

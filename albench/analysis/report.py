@@ -200,7 +200,8 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
     figures = {f.name: f for f in export.static_figures(analysis, runs, curves)}
     files = {name: export.save_figure(f.figure, out / "plots", name, REPORT_FIGURE_FORMATS, dpi=DPI)
              for name, f in figures.items()}
-    table_files = export.write_tables(analysis, out / "tables")
+    named_tables = export.report_tables(analysis, runs)
+    table_files = export.write_tables(analysis, out / "tables", named=named_tables)
     colours = export.method_colours(analysis)
     page = _Page(out, interactive_page)
 
@@ -237,6 +238,11 @@ def write_report(results: Results, out: Path | None = None, metric: str | None =
         page.heading("Squared error against M")
         chart = interactive.at_error_chart(export.at_errors(analysis, runs, curves)) if interactive_page else None
         show("squared_error_vs_m", *(chart or (None, None)))
+        if "final_errors" in table_files:
+            page.heading("Error of the final estimate")
+            page.text(export.FINAL_ERRORS_CAPTION)
+            page.table(named_tables["final_errors"][0], (), "final-errors")
+            page.files(table_files["final_errors"])
     elif "learning_curves" in figures:
         page.heading("Learning curves")
         chart = interactive.learning_curves_chart(frame, curves, analysis.metric, colours) if interactive_page else None
