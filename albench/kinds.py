@@ -331,6 +331,11 @@ class Kind:
     grid_check: Callable[[Any], list[str]] | None = None  # cross-key problems of a loaded Grid, one line each
     closing_path: str = ""  # "module:function" (store, grid name) -> the ClosingTables `grid run` ends with
     not_params: dict[str, str] = field(default_factory=dict)  # a key users write that is no hyperparameter -> why
+    results_table_path: str = ""  # "module:function" (runs) -> the kind's own results table in reports
+
+    def results_table(self, runs) -> Any:
+        """The kind's own table of results for the report and export (None for a kind without one)."""
+        return _load(self.results_table_path)(runs) if self.results_table_path else None
 
     def closing_tables(self, store, name: str) -> list:
         """The tables (``albench.closing_tables.ClosingTable``) that ``grid run`` prints at its end."""
@@ -381,6 +386,7 @@ KINDS: dict[str, Kind] = {
     "at": Kind("at", ATParams, "albench.active_testing.runner:run", "active testing (label-efficient evaluation)",
                {"dataset": _datasets, "model": _learners, "proposal": _proposals}, _at_grid_check,
                closing_path="albench.closing_tables:at_tables",
+               results_table_path="albench.active_testing.report:final_errors",
                not_params=dict.fromkeys(("estimator", "estimators"), "every run records every estimator (one "
                                         "<estimator>_* column each, listed by `albench strategies`)")),
 }

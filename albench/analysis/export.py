@@ -160,12 +160,11 @@ FINAL_ERRORS_CAPTION = ("Active testing: per group of every varying key (seeds a
 
 
 def final_errors(analysis: Analysis, runs: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Active testing's table of the final estimates (the one ``grid run`` ends with); None for AL."""
-    if analysis.frame.kind != "at" or runs is None:
-        return None
-    from albench.active_testing.report import final_errors as at_final_errors
+    """The kind's own results table (``Kind.results_table``; active testing: the final estimates' errors, the
+    table ``grid run`` ends with); None for a kind without one, or without the runs."""
+    from albench.kinds import KINDS
 
-    return at_final_errors(runs)
+    return KINDS[analysis.frame.kind].results_table(runs) if runs is not None else None
 
 
 def kind_runs(analysis: Analysis, runs: pd.DataFrame) -> pd.DataFrame:
