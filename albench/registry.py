@@ -29,7 +29,8 @@ from albench.wording import close_names
 
 HASH_CHARS = 12  # of the sha256 hex digest: enough to tell two versions of one file apart
 # the unknown_hint of registries that plug-in folders fill (strategies, proposals, estimators)
-PLUGIN_HINT = "a plug-in in another folder is found once the grid's plugins: key or ALBENCH_PLUGINS names it"
+PLUGIN_HINT = ("a plug-in in another folder is found once the grid's plugins: key (check-strategy, strategies: "
+               "--plugins) or ALBENCH_PLUGINS names it")
 
 
 class UnknownName(ValueError):

@@ -126,8 +126,9 @@ def test_grid_without_its_plugins_names_the_missing_strategy(cli, tmp_path):
     result = cli.invoke(app, ["grid", "run", str(grid), "--out", str(tmp_path / "res"), "-q"])
     assert result.exit_code == 2
     assert "unknown strategy 'plugin_not_loaded'" in result.output
-    assert "a plug-in in another folder is found once the grid's plugins: key or ALBENCH_PLUGINS names it" in \
-        " ".join(result.output.split())
+    hint = ("a plug-in in another folder is found once the grid's plugins: key (check-strategy, strategies: "
+            "--plugins) or ALBENCH_PLUGINS names it")
+    assert hint in " ".join(result.output.split())
 
 
 def test_plugins_option_lists_and_checks(cli, tmp_path):
