@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from albench.analysis.frame import REPLICATES, component_label
+from albench.table_schema import run_metrics
 from albench.wording import closest
 
 METHOD_KEY = {"al": "strategy"}  # the hyperparameter whose values are the compared methods
@@ -82,7 +83,7 @@ class Population:
     def values(self, runs: pd.DataFrame, metric: str) -> np.ndarray:
         """(B, K) ``metric`` of each stored ok run; NaN where a run is not stored or failed."""
         if metric not in runs.columns:
-            metrics = [c for c in runs.columns if c.startswith(("auc_", "final_")) or c.endswith("_s")]
+            metrics = [c for c in run_metrics(self.kind) if c in runs.columns]
             raise ActiveBenchError(f"metric '{metric}' is not a column of the runs table; "
                                    f"{closest(metric, metrics)}metrics: {', '.join(metrics) or 'none'}")
         ok = runs[runs["status"] == "ok"] if "status" in runs.columns else runs

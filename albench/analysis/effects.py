@@ -157,11 +157,12 @@ def sentence(row, metric: str) -> str:
     p_better, p_eq, p_worse = row["p_better"], row["p_equivalent"], row["p_worse"]
     subject, other = row["method"], row["reference"]
     reliable = bool(row["reliable"])
+    split = abs(p_better - p_worse) < SPLIT
     if not np.isfinite(p_eq):
         claim = f"{subject} cannot be tested against {other}"
     elif p_eq >= max(p_better, p_worse):
         claim = f"{subject} is {_sure(p_eq, reliable)} practically equivalent to {other}"
-    elif abs(p_better - p_worse) < SPLIT:
+    elif split:
         claim = f"the signed-rank test cannot tell whether {subject} beats or loses to {other}"
     elif p_better >= p_worse:
         claim = f"{subject} {_sure(p_better, reliable)} beats {other}"
@@ -176,7 +177,7 @@ def sentence(row, metric: str) -> str:
              if np.isfinite(p_eq) else "")
     against = ""
     if np.isfinite(p_eq) and p_eq < max(p_better, p_worse) and row["effect"] != 0 \
-            and abs(p_better - p_worse) >= SPLIT and (row["effect"] > 0) != (p_better >= p_worse):
+            and not split and (row["effect"] > 0) != (p_better >= p_worse):
         against = (" (the signed-rank test follows most blocks; a few blocks with large differences pull the "
                    "mean the other way)")
     return (f"{claim}: mean difference {row['effect'] + 0.0:+.3g} {metric}{interval} over {blocks(row['blocks'])}, "

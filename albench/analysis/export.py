@@ -240,15 +240,16 @@ def report_tables(analysis: Analysis, runs: pd.DataFrame | None = None
     return out
 
 
-def write_tables(analysis: Analysis, folder: Path, formats=TABLE_FORMATS, runs: pd.DataFrame | None = None,
+def write_tables(analysis: Analysis, folder: Path, formats=TABLE_FORMATS,
                  named: dict | None = None) -> dict[str, dict[str, Path]]:
-    """Each table of the report as ``folder/<name>.tex`` and ``.md``: ``named``, or ``report_tables``."""
+    """Each table of the report as ``folder/<name>.tex`` and ``.md``: ``named`` (``report_tables``), or the
+    analysis' own tables."""
     unknown = sorted(set(formats) - set(TABLE_FORMATS))
     if unknown:
         raise ValueError(f"table format {', '.join(unknown)} not supported; allowed: {', '.join(TABLE_FORMATS)}")
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name, (table, first, caption) in (named if named is not None else report_tables(analysis, runs)).items():
+    for name, (table, first, caption) in (named if named is not None else report_tables(analysis)).items():
         written[name] = {}
         for fmt in formats:
             text = (tables.to_latex(table, first, caption=caption, label=f"tab:{name}") if fmt == "tex"
@@ -273,5 +274,6 @@ def export(results: Results, out: Path, figure_formats=FIGURE_FORMATS, table_for
             exported.figures[figure.name] = save_figure(figure.figure, Path(out) / "figures", figure.name,
                                                         figure_formats)
     if table_formats:
-        exported.tables = write_tables(analysis, Path(out) / "tables", table_formats, kind_runs(analysis, runs))
+        exported.tables = write_tables(analysis, Path(out) / "tables", table_formats,
+                                       report_tables(analysis, kind_runs(analysis, runs)))
     return exported
